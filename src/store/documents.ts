@@ -1,0 +1,115 @@
+/**
+ * The stored shape of every document. Shared by both adapters and by the code that builds queries, so a field name
+ * used in a query is checked by the compiler against what is stored.
+ *
+ * SCIM attributes of a user live under `scim` (core schema) and `enterprise` (the enterprise extension, stored under
+ * a plain key because a URN contains dots, which MongoDB reads as a path). Case-insensitive attributes that are
+ * matched by `eq` have a lower-cased copy (`userNameKey`, `emailKeys`, `displayNameKey`) so the match is an index
+ * lookup rather than a regular expression.
+ */
+
+export type AccountStatus = 'active' | 'deactivated' | 'pending_deletion' | 'deleted';
+export type SiteAccess = 'invited' | 'active' | 'suspended' | 'removed';
+export type LicenseState = 'licensed' | 'free' | 'revoked' | 'pending_seat';
+export type LicenseMode = 'provision' | 'groups';
+export type DeprovisionMode = 'account' | 'enterprise';
+
+export interface OrganizationDoc {
+  _id: string;
+  name: string;
+  /** Claimed (verified) email domains, lower-case. */
+  domains: string[];
+  /** Seats bought for the Enterprise. */
+  seats: number;
+  /** Seats not held by a licensed account; granted and released atomically with `$inc`. */
+  seatsAvailable: number;
+  licenseMode: LicenseMode;
+  /** displayNames (lower-case) of the groups bound to the Enterprise license, in `groups` mode. */
+  licenseGroups: string[];
+  deprovision: DeprovisionMode;
+  /** HS256 secret for SSO assertions. */
+  ssoSecret?: string;
+  created: Date;
+}
+
+export type TokenKind = 'scim' | 'admin' | 'session';
+
+export interface TokenDoc {
+  /** The SHA-256 hash of the token (hex); the token itself is never stored. */
+  _id: string;
+  orgId: string;
+  kind: TokenKind;
+  /** The directory connection a SCIM token belongs to. */
+  connectionId?: string;
+  /** The account a session token belongs to. */
+  accountId?: string;
+  created: Date;
+  expires?: Date;
+}
+
+export interface UserDoc {
+  /** The SCIM id. */
+  _id: string;
+  orgId: string;
+  /** Incremented on every write; rendered as `meta.version` and the ETag. */
+  version: number;
+  created: Date;
+  lastModified: Date;
+  /** Lower-cased `userName`: unique per organization. */
+  userNameKey: string;
+  /** Lower-cased email values, for `emails.value eq` and domain matching. */
+  emailKeys: string[];
+  /** Directory connection that links this account, or absent when the account is not linked to SCIM. */
+  connectionId?: string;
+  /** Core-schema attributes as the client sees them (no `id`, `meta`, `groups`, `schemas`). */
+  scim: Record<string, unknown> & { userName: string; active?: boolean; externalId?: string };
+  /** Enterprise extension attributes (`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`). */
+  enterprise?: Record<string, unknown>;
+  /** Lifecycle state, read-only for the IdP. */
+  lifecycle?: {
+    managed: boolean;
+    accountStatus: AccountStatus;
+    siteAccess: SiteAccess;
+    license: LicenseState;
+    lastActive?: Date;
+    deactivatedAt?: Date;
+    deactivatedBy?: string;
+  };
+}
+
+export interface GroupDoc {
+  _id: string;
+  orgId: string;
+  version: number;
+  created: Date;
+  lastModified: Date;
+  displayName: string;
+  /** Lower-cased `displayName`, for `displayName eq` and uniqueness per organization. */
+  displayNameKey: string;
+  externalId?: string;
+}
+
+/** One member of one group. Kept apart from the group so a 50k-member group is never read or rewritten whole. */
+export interface MembershipDoc {
+  /** `${groupId}:${memberId}` so a membership is unique without a compound index. */
+  _id: string;
+  orgId: string;
+  groupId: string;
+  /** The member's SCIM id. */
+  value: string;
+  type: 'User' | 'Group';
+  display?: string;
+  added: Date;
+}
+
+export interface AuditEventDoc {
+  _id: string;
+  orgId: string;
+  at: Date;
+  actor: { kind: 'directory' | 'admin' | 'policy' | 'sso'; id: string };
+  action: string;
+  subject: { kind: 'user' | 'group' | 'organization' | 'workspace'; id: string };
+  before?: Record<string, unknown>;
+  after?: Record<string, unknown>;
+  requestId?: string;
+}

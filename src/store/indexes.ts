@@ -1,0 +1,30 @@
+/**
+ * The indexes each collection needs, declared once for both adapters. The MongoDB adapter creates them as they are;
+ * the embedded adapter creates the single-field ones natively and enforces compound unique ones itself.
+ */
+export interface IndexSpec {
+  fields: Record<string, 1 | -1>;
+  unique?: boolean;
+  /** Only documents where every indexed field exists take part (MongoDB `sparse`). */
+  sparse?: boolean;
+}
+
+export const INDEXES: Record<string, IndexSpec[]> = {
+  organizations: [{ fields: { name: 1 }, unique: true }],
+  tokens: [{ fields: { orgId: 1, kind: 1 } }],
+  users: [
+    { fields: { orgId: 1, userNameKey: 1 }, unique: true },
+    { fields: { orgId: 1, 'scim.externalId': 1 } },
+    { fields: { orgId: 1, emailKeys: 1 } },
+    { fields: { orgId: 1, _id: 1 } },
+  ],
+  groups: [
+    { fields: { orgId: 1, displayNameKey: 1 }, unique: true },
+    { fields: { orgId: 1, externalId: 1 } },
+  ],
+  memberships: [
+    { fields: { orgId: 1, groupId: 1, value: 1 } },
+    { fields: { orgId: 1, value: 1 } },
+  ],
+  audit: [{ fields: { orgId: 1, at: -1 } }],
+};
