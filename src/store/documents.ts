@@ -99,6 +99,8 @@ export interface MembershipDoc {
   value: string;
   type: 'User' | 'Group';
   display?: string;
+  /** The group's displayName, copied so a user's `groups` renders without reading every group. */
+  groupDisplay: string;
   added: Date;
 }
 

@@ -54,6 +54,29 @@ function isOperatorObject(value: unknown): value is Record<string, unknown> {
   return keys.length > 0 && keys.every((k) => k.startsWith('$'));
 }
 
+/** MongoDB's default name of an index on `fields` (`orgId_1_userNameKey_1`), so both adapters name indexes alike. */
+function mongoIndexName(fields: Record<string, 1 | -1>): string {
+  return Object.entries(fields)
+    .map(([field, direction]) => `${field}_${direction}`)
+    .join('_');
+}
+
+/**
+ * The name of the unique index NeDB reports as violated. NeDB only gives the offending key: an object keyed by field
+ * for a compound index, the bare value for a single-field one (`_id` or e.g. `organizations.name`).
+ */
+function violatedIndex(collection: string, key: unknown, inserted: readonly { _id: string }[]): string {
+  const unique = (INDEXES[collection] ?? []).filter((spec) => spec.unique);
+  if (key !== null && typeof key === 'object' && !(key instanceof Date) && !Array.isArray(key)) {
+    const keyFields = Object.keys(key).sort().join(',');
+    const spec = unique.find((s) => Object.keys(s.fields).sort().join(',') === keyFields);
+    if (spec) return mongoIndexName(spec.fields);
+  }
+  if (inserted.some((doc) => doc._id === key)) return '_id_';
+  const single = unique.filter((s) => Object.keys(s.fields).length === 1);
+  return single.length === 1 ? mongoIndexName(single[0].fields) : '_id_';
+}
+
 class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
   constructor(
     private readonly name: string,
@@ -79,11 +102,11 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
   }
 
   async insertOne(doc: T): Promise<void> {
-    await this.guard(() => this.db.insertAsync(doc));
+    await this.guard(() => this.db.insertAsync(doc), [doc]);
   }
 
   async insertMany(docs: T[]): Promise<void> {
-    if (docs.length > 0) await this.guard(() => this.db.insertAsync(docs));
+    if (docs.length > 0) await this.guard(() => this.db.insertAsync(docs), docs);
   }
 
   async updateOne(query: Query, update: Update): Promise<T | null> {
@@ -111,12 +134,13 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
     return this.db.removeAsync(toNedbQuery(query), { multi: true });
   }
 
-  private async guard<R>(write: () => Promise<R>): Promise<R> {
+  /** `inserted`: the documents being inserted, to tell an `_id` collision from a unique-field one. */
+  private async guard<R>(write: () => Promise<R>, inserted: readonly T[] = []): Promise<R> {
     try {
       return await write();
     } catch (error) {
       const e = error as { errorType?: string; key?: unknown };
-      if (e.errorType === 'uniqueViolated') throw new DuplicateKeyError(this.name, String(e.key ?? ''));
+      if (e.errorType === 'uniqueViolated') throw new DuplicateKeyError(this.name, violatedIndex(this.name, e.key, inserted));
       throw error;
     }
   }
