@@ -1,0 +1,87 @@
+/**
+ * Environment → typed configuration, validated once at start-up (DESIGN.md §5). A bad value stops the process with
+ * a message naming the variable, instead of surfacing later as a confusing runtime error.
+ */
+import { z } from 'zod';
+
+const list = (value: string | undefined) =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  DATA_DIR: z.string().default('./data'),
+  MONGODB_URI: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Public base URL (e.g. https://scim.example.com) used in `Location` and `meta.location`; derived from the request when unset. */
+  PUBLIC_URL: z.string().url().optional(),
+  SCIM_BOOTSTRAP_TOKEN: z.string().min(16, 'SCIM_BOOTSTRAP_TOKEN must be at least 16 characters').optional(),
+  ADMIN_BOOTSTRAP_TOKEN: z.string().min(16, 'ADMIN_BOOTSTRAP_TOKEN must be at least 16 characters').optional(),
+  SSO_BOOTSTRAP_SECRET: z.string().min(32, 'SSO_BOOTSTRAP_SECRET must be at least 32 characters').optional(),
+  ORG_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'ORG_NAME: letters, digits, . _ - only').default('default'),
+  ORG_DOMAINS: z.string().optional(),
+  ORG_SEATS: z.coerce.number().int().min(0).default(10),
+  ORG_LICENSE_MODE: z.enum(['provision', 'groups']).default('provision'),
+  ORG_LICENSE_GROUPS: z.string().optional(),
+  ORG_DEPROVISION: z.enum(['account', 'enterprise']).default('account'),
+  /** Largest accepted JSON body for ordinary SCIM requests (a 10k-member group PUT needs more than 1 MB). */
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  mongodbUri?: string;
+  logLevel: string;
+  publicUrl?: string;
+  maxBodyBytes: number;
+  bootstrap: {
+    scimToken?: string;
+    adminToken?: string;
+    ssoSecret?: string;
+    org: {
+      name: string;
+      domains: string[];
+      seats: number;
+      licenseMode: 'provision' | 'groups';
+      licenseGroups: string[];
+      deprovision: 'account' | 'enterprise';
+    };
+  };
+}
+
+/** Reads and validates the environment; throws an Error listing every invalid variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: e.DATA_DIR,
+    mongodbUri: e.MONGODB_URI || undefined,
+    logLevel: e.LOG_LEVEL,
+    publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    bootstrap: {
+      scimToken: e.SCIM_BOOTSTRAP_TOKEN,
+      adminToken: e.ADMIN_BOOTSTRAP_TOKEN,
+      ssoSecret: e.SSO_BOOTSTRAP_SECRET,
+      org: {
+        name: e.ORG_NAME,
+        domains: list(e.ORG_DOMAINS).map((d) => d.toLowerCase()),
+        seats: e.ORG_SEATS,
+        licenseMode: e.ORG_LICENSE_MODE,
+        licenseGroups: list(e.ORG_LICENSE_GROUPS).map((g) => g.toLowerCase()),
+        deprovision: e.ORG_DEPROVISION,
+      },
+    },
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * The express application as a function of its dependencies (STYLE.md habit 14): tests build it with an in-memory
+ * store; `main.ts` builds it with the configured one and listens.
+ *
+ * Order under `/scim/v2` matters: content type and auth first (so nothing is parsed for an unauthenticated caller),
+ * then the body parser, then our Users/Groups routers, then scimmy-routers for discovery (Schemas, ResourceTypes,
+ * ServiceProviderConfig), then the SCIM error renderer for everything that failed.
+ */
+import express, { type Express } from 'express';
+import SCIMRouters from 'scimmy-routers';
+import type { Store } from '../store/port';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import { bearerAuthenticator } from '../auth/bearer';
+import { requestLogger, scimContentType, scimJsonBody } from './middleware';
+import { methodNotAllowed, scimErrorRenderer, scimNotFound } from './error-handler';
+import { usersRouter } from '../scim/users-router';
+import { groupsRouter } from '../scim/groups-router';
+import { advertiseServiceProviderConfig, declareScimSchemas } from '../scim/schema';
+import { SCIM_BASE_PATH } from '../scim/request';
+import { ScimError } from '../scim/errors';
+import { asyncHandler } from './async-handler';
+
+export interface AppDeps {
+  config: Pick<Config, 'publicUrl' | 'maxBodyBytes'>;
+  store: Store;
+  logger: Logger;
+}
+
+/** Discovery through scimmy-routers; its Users/Groups routes are never reached because ours are mounted first. */
+function discoveryRouter(publicUrl?: string) {
+  declareScimSchemas();
+  const router = new SCIMRouters({
+    type: 'bearer', // advertised as "oauthbearertoken" (RFC 7643 §5)
+    // Authentication already happened in front of this router. Returning nothing (not a user id) keeps scimmy's
+    // `/Me` from reading an arbitrary user (RELIABILITY.md 0.8); we answer /Me with 501 before it anyway.
+    handler: () => undefined as unknown as string,
+    baseUri: (req) => publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`,
+  });
+  // scimmy-routers switches everything on when constructed; advertise what we really do (RELIABILITY.md 0.6).
+  advertiseServiceProviderConfig();
+  return router;
+}
+
+export function createApp({ config, store, logger }: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(requestLogger(logger));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get(
+    '/readyz',
+    asyncHandler(async (_req, res) => {
+      try {
+        await store.ping();
+        res.json({ status: 'ready', store: store.kind });
+      } catch {
+        res.status(503).set('Retry-After', '5').json({ status: 'unavailable', store: store.kind });
+      }
+    }),
+  );
+
+  const scim = express.Router();
+  scim.use(scimContentType, bearerAuthenticator(store, 'scim'), ...scimJsonBody(config.maxBodyBytes));
+  const deps = { store, publicUrl: config.publicUrl };
+  scim.use('/Users', usersRouter(deps));
+  scim.use('/Groups', groupsRouter(deps));
+  scim.all('/Me', (_req, _res, next) => next(new ScimError(501, undefined, '/Me is not supported: tokens belong to directory connections, not users')));
+  const onlyGet = methodNotAllowed('GET');
+  scim.all(['/ServiceProviderConfig', '/ResourceTypes', '/Schemas', '/Schemas/*', '/ResourceTypes/*'], (req, res, next) =>
+    req.method === 'GET' ? next() : onlyGet(req, res, next),
+  );
+  scim.use(discoveryRouter(config.publicUrl));
+  scim.use(scimNotFound);
+  scim.use(scimErrorRenderer(logger));
+
+  app.use(SCIM_BASE_PATH, scim);
+  return app;
+}

@@ -1,0 +1,56 @@
+/**
+ * Process entry: configuration → store → bootstrap → app → listen; graceful shutdown on SIGTERM/SIGINT.
+ */
+import type { Server } from 'node:http';
+import { loadConfig } from './config';
+import { createLogger } from './logger';
+import { createApp } from './http/app';
+import { openStore } from './store/open';
+import { bootstrap } from './services/organizations';
+import { protectPrototypes } from './scim/guards';
+
+/** How long in-flight requests get to finish after a stop signal. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+async function main(): Promise<void> {
+  protectPrototypes();
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const store = await openStore(config);
+  const org = await bootstrap(store, config);
+  if (org) logger.info({ orgId: org._id, org: org.name }, 'bootstrap organization ready');
+
+  const app = createApp({ config, store, logger });
+  const server: Server = app.listen(config.port, config.host, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    logger.info({ port, store: store.kind }, `SCIM server listening on http://localhost:${port}/scim/v2`);
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS);
+    force.unref();
+    server.close(() => {
+      store.close().then(
+        () => process.exit(0),
+        (error) => {
+          logger.error({ err: error }, 'store did not close cleanly');
+          process.exit(1);
+        },
+      );
+    });
+    server.closeIdleConnections?.();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  // Configuration errors name the variable; print them plainly and exit non-zero.
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,258 @@
+/**
+ * `/Groups` (RFC 7644 §3). Member operations in PATCH are applied as set operations on memberships rather than by
+ * rewriting the group (scimmy's read-patch-write takes seconds on a 50k-member group: PERFORMANCE.md §2.5); the
+ * group's own attributes go through scimmy's PatchOp.
+ */
+import { Router, type Request, type Response } from 'express';
+import SCIMMY from 'scimmy';
+import type { GroupDoc } from '../store/documents';
+import * as groups from '../services/groups';
+import type { GroupAttributes, MemberInput } from '../services/groups';
+import { badRequest, notFound, ScimError } from './errors';
+import { etagOf, renderGroup, type ScimResource } from './render';
+import { applySelection, isSelected, parseAttributeList, type AttributeSelection } from './selection';
+import { baseUrlOf, contextOf, ifMatchVersion, ifNoneMatchHits, listParamsOf, sendScim, type ListParams } from './request';
+import { CORE_GROUP, LIST_RESPONSE, groupSchema } from './schema';
+import { guardFilter, guardPatchPath, guardSortBy } from './guards';
+import { translateFilter } from './filter';
+import { translateSort } from './sort';
+import { andQuery } from '../store/query';
+import { methodNotAllowed } from '../http/error-handler';
+import { asyncHandler } from '../http/async-handler';
+import type { ScimRouterDeps } from './users-router';
+
+const GROUP_SCHEMA_URNS = [CORE_GROUP] as const;
+
+/** Validates an inbound group with scimmy and splits attributes from members. */
+export function coerceGroup(body: unknown): { attrs: GroupAttributes; members: MemberInput[] | undefined } {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw badRequest('invalidSyntax', 'the request body must be a JSON object');
+  }
+  let coerced: Record<string, unknown>;
+  try {
+    const GroupSchema = groupSchema();
+    coerced = JSON.parse(JSON.stringify(new GroupSchema(body, 'in')));
+  } catch (error) {
+    if (error instanceof TypeError) throw badRequest('invalidValue', error.message);
+    throw error;
+  }
+  if (typeof coerced.displayName !== 'string' || coerced.displayName.trim() === '') {
+    throw badRequest('invalidValue', 'displayName is required');
+  }
+  const attrs: GroupAttributes = { displayName: coerced.displayName };
+  if (typeof coerced.externalId === 'string') attrs.externalId = coerced.externalId;
+  const members = Array.isArray(coerced.members) ? membersOf(coerced.members, 'members') : undefined;
+  return { attrs, members };
+}
+
+/** Reads a `members` value: an array of `{value, display?, type?}` (a single object is accepted as a list of one). */
+function membersOf(value: unknown, where: string): MemberInput[] {
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((m, i) => {
+    if (m === null || typeof m !== 'object' || typeof (m as { value?: unknown }).value !== 'string' || !(m as { value: string }).value) {
+      throw badRequest('invalidValue', `${where}[${i}] must be an object with a string "value"`);
+    }
+    const { value, display, type } = m as { value: string; display?: unknown; type?: unknown };
+    const kind = typeof type === 'string' && type.toLowerCase() === 'group' ? 'Group' : 'User';
+    return { value, type: kind, ...(typeof display === 'string' ? { display } : {}) };
+  });
+}
+
+const MEMBERS_PATH = /^(?:urn:ietf:params:scim:schemas:core:2\.0:Group:)?members$/i;
+const MEMBERS_FILTER_PATH = /^(?:urn:ietf:params:scim:schemas:core:2\.0:Group:)?members\[(.+)\](?:\.value)?$/i;
+
+/**
+ * The member ids selected by a value filter such as `value eq "u2"` or `value eq "u2" or value eq "u3"`: the forms
+ * IdPs send. Anything else cannot name members of a group and is an invalid filter.
+ */
+function memberIdsOfFilter(filter: string, index: number): string[] {
+  const invalid = () => badRequest('invalidFilter', `operation ${index}: only members[value eq "<id>"] filters are supported`);
+  let parsed: Array<Record<string, unknown>>;
+  try {
+    parsed = new SCIMMY.Types.Filter(filter) as unknown as Array<Record<string, unknown>>;
+  } catch {
+    throw invalid();
+  }
+  return parsed.map((branch) => {
+    const keys = Object.keys(branch);
+    const expr = branch.value as unknown[];
+    if (keys.length !== 1 || keys[0] !== 'value' || !Array.isArray(expr) || expr[0] !== 'eq' || typeof expr[1] !== 'string') throw invalid();
+    return expr[1];
+  });
+}
+
+interface PatchOperation {
+  op: string;
+  path?: string;
+  value?: unknown;
+}
+
+export function groupsRouter({ store, publicUrl }: ScimRouterDeps): Router {
+  const router = Router();
+
+  async function renderGroups(req: Request, docs: GroupDoc[], include?: AttributeSelection, exclude?: AttributeSelection) {
+    const base = baseUrlOf(req, publicUrl);
+    const withMembers = isSelected('members', include, exclude);
+    return Promise.all(
+      docs.map(async (doc) => {
+        const members = withMembers ? await groups.membersOf(store, doc.orgId, doc._id) : undefined;
+        return applySelection(renderGroup(doc, base, members), include, exclude);
+      }),
+    );
+  }
+
+  async function list(req: Request, res: Response, params: ListParams) {
+    const ctx = contextOf(req, res);
+    const include = parseAttributeList(params.attributes, GROUP_SCHEMA_URNS);
+    const exclude = parseAttributeList(params.excludedAttributes, GROUP_SCHEMA_URNS);
+    let query = groups.groupScope(ctx);
+    if (params.filter !== undefined) {
+      guardFilter(params.filter);
+      query = andQuery(translateFilter('Group', params.filter), query);
+    }
+    if (params.sortBy !== undefined) guardSortBy(params.sortBy);
+    const sort = translateSort('Group', params.sortBy, params.sortOrder);
+    const { total, docs } = await groups.listGroups(store, query, sort, params.startIndex - 1, params.count);
+    sendScim(res, 200, {
+      schemas: [LIST_RESPONSE],
+      totalResults: total,
+      startIndex: params.startIndex,
+      itemsPerPage: docs.length,
+      Resources: await renderGroups(req, docs, include, exclude),
+    });
+  }
+
+  async function sendGroup(req: Request, res: Response, doc: GroupDoc, status = 200) {
+    const include = parseAttributeList(req.query.attributes, GROUP_SCHEMA_URNS);
+    const exclude = parseAttributeList(req.query.excludedAttributes, GROUP_SCHEMA_URNS);
+    const [resource] = (await renderGroups(req, [doc], include, exclude)) as ScimResource[];
+    res.set('ETag', etagOf(doc.version));
+    if (status === 201) res.set('Location', `${baseUrlOf(req, publicUrl)}/Groups/${doc._id}`);
+    sendScim(res, status, resource);
+  }
+
+  async function found(req: Request, res: Response): Promise<GroupDoc> {
+    const doc = await groups.getGroup(store, contextOf(req, res), req.params.id);
+    if (!doc) throw notFound(`Group ${req.params.id} not found`);
+    return doc;
+  }
+
+  router
+    .route('/')
+    .get(asyncHandler((req, res) => list(req, res, listParamsOf(req.query))))
+    .post(
+      asyncHandler(async (req, res) => {
+        const { attrs, members } = coerceGroup(req.body);
+        await sendGroup(req, res, await groups.createGroup(store, contextOf(req, res), attrs, members ?? []), 201);
+      }),
+    )
+    .all(methodNotAllowed('GET', 'POST'));
+
+  router
+    .route('/.search')
+    .post(asyncHandler((req, res) => list(req, res, listParamsOf(req.body ?? {}))))
+    .all(methodNotAllowed('POST'));
+
+  router
+    .route('/:id')
+    .get(
+      asyncHandler(async (req, res) => {
+        const doc = await found(req, res);
+        if (ifNoneMatchHits(req, etagOf(doc.version))) {
+          res.set('ETag', etagOf(doc.version)).status(304).end();
+          return;
+        }
+        await sendGroup(req, res, doc);
+      }),
+    )
+    .put(
+      asyncHandler(async (req, res) => {
+        const ctx = contextOf(req, res);
+        const { attrs, members } = coerceGroup(req.body);
+        let doc = await groups.updateGroup(store, ctx, req.params.id, () => attrs, ifMatchVersion(req));
+        if (!doc) throw notFound(`Group ${req.params.id} not found`);
+        // PUT replaces: an absent `members` means no members (RFC 7644 §3.5.1).
+        if ((await groups.replaceMembers(store, ctx, doc, members ?? [])) > 0) doc = (await groups.touchGroup(store, ctx, doc._id)) ?? doc;
+        await sendGroup(req, res, doc);
+      }),
+    )
+    .patch(
+      asyncHandler(async (req, res) => {
+        const ctx = contextOf(req, res);
+        const patch = new SCIMMY.Messages.PatchOp(req.body);
+        const pinned = ifMatchVersion(req);
+        let group = await found(req, res);
+        if (pinned !== undefined && group.version !== pinned) {
+          throw new ScimError(412, undefined, 'If-Match does not match the current version of the resource');
+        }
+        const attributeOps: PatchOperation[] = [];
+        let membershipChanged = 0;
+        const operations = patch.Operations as PatchOperation[];
+        for (const [i, operation] of operations.entries()) {
+          const index = i + 1;
+          const op = operation.op.toLowerCase();
+          const path = operation.path?.trim();
+          if (path) guardPatchPath(path);
+          if (path && MEMBERS_PATH.test(path)) {
+            if (op === 'add') membershipChanged += await groups.addMembers(store, ctx, group, membersOf(operation.value, `operation ${index} value`));
+            else if (op === 'replace') membershipChanged += await groups.replaceMembers(store, ctx, group, membersOf(operation.value ?? [], `operation ${index} value`));
+            // `remove` with a value array removes only those members (Entra's form, E51); without one, all (RFC, E60).
+            else if (operation.value !== undefined) membershipChanged += await groups.removeMembers(store, ctx, group._id, membersOf(operation.value, `operation ${index} value`).map((m) => m.value));
+            else membershipChanged += await groups.removeMembers(store, ctx, group._id);
+            continue;
+          }
+          const filtered = path ? MEMBERS_FILTER_PATH.exec(path) : null;
+          if (filtered) {
+            if (op !== 'remove') throw badRequest('invalidPath', `operation ${index}: members[...] can only be removed; add members through "members"`);
+            membershipChanged += await groups.removeMembers(store, ctx, group._id, memberIdsOfFilter(filtered[1], index));
+            continue;
+          }
+          if (!path && operation.value !== null && typeof operation.value === 'object' && !Array.isArray(operation.value)) {
+            // A pathless value may carry members beside the group's own attributes (Okta sends `{id, displayName}`).
+            const { members, id, ...rest } = Object.fromEntries(Object.entries(operation.value).map(([k, v]) => [k.toLowerCase() === 'members' ? 'members' : k.toLowerCase() === 'id' ? 'id' : k, v]));
+            if (id !== undefined && id !== group._id) throw new ScimError(400, 'mutability', `operation ${index}: id is immutable`);
+            if (members !== undefined) {
+              const list = membersOf(members, `operation ${index} value.members`);
+              membershipChanged += op === 'replace' ? await groups.replaceMembers(store, ctx, group, list) : await groups.addMembers(store, ctx, group, list);
+            }
+            if (Object.keys(rest).length > 0) attributeOps.push({ ...operation, value: rest });
+            continue;
+          }
+          attributeOps.push(operation);
+        }
+        if (attributeOps.length > 0) {
+          const attrPatch = new SCIMMY.Messages.PatchOp({ schemas: patch.schemas, Operations: attributeOps as never });
+          const base = baseUrlOf(req, publicUrl);
+          const updated = await groups.updateGroup(store, ctx, group._id, async (current) => {
+            const GroupSchema = groupSchema();
+            const { meta: _m, ...resource } = renderGroup(current, base);
+            const patched = await attrPatch.apply(new GroupSchema(resource, 'out') as never);
+            return patched ? coerceGroup(JSON.parse(JSON.stringify(patched))).attrs : undefined;
+          });
+          if (!updated) throw notFound(`Group ${req.params.id} not found`);
+          group = updated;
+        }
+        if (membershipChanged > 0) group = (await groups.touchGroup(store, ctx, group._id)) ?? group;
+        // RFC 7644 §3.5.2 lets a server answer 204; a group's full member list can be large, so it is only sent
+        // when the client asks for attributes.
+        if (req.query.attributes === undefined && req.query.excludedAttributes === undefined) {
+          res.set('ETag', etagOf(group.version)).status(204).end();
+          return;
+        }
+        await sendGroup(req, res, group);
+      }),
+    )
+    .delete(
+      asyncHandler(async (req, res) => {
+        const pinned = ifMatchVersion(req);
+        if (pinned !== undefined && (await found(req, res)).version !== pinned) {
+          throw new ScimError(412, undefined, 'If-Match does not match the current version of the resource');
+        }
+        if (!(await groups.deleteGroup(store, contextOf(req, res), req.params.id))) throw notFound(`Group ${req.params.id} not found`);
+        res.status(204).end();
+      }),
+    )
+    .all(methodNotAllowed('GET', 'PUT', 'PATCH', 'DELETE'));
+
+  return router;
+}

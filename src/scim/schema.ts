@@ -1,0 +1,80 @@
+/**
+ * SCIM schema declarations (RFC 7643) in scimmy: core User with the enterprise extension and our read-only
+ * lifecycle extension, and core Group. scimmy keeps these in global state, so they are declared exactly once per
+ * process, before the discovery router is built (STYLE.md, "scimmy facts").
+ *
+ * scimmy validates and coerces inbound resources and applies PatchOp; we render outbound resources ourselves
+ * (`render.ts`), because scimmy's per-resource outbound coercion costs ~0.3 ms a user (PERFORMANCE.md §2).
+ */
+import SCIMMY from 'scimmy';
+
+export const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+export const CORE_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+export const ENTERPRISE_USER = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+export const LIFECYCLE_USER = 'urn:ietf:params:scim:schemas:extension:lifecycle:2.0:User';
+export const LIST_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
+export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+export const SEARCH_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:SearchRequest';
+export const BULK_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
+export const BULK_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:BulkResponse';
+
+/** Page size when the client gives no `count`, and the most one page may hold (`filter.maxResults`). */
+export const DEFAULT_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 200;
+/** Bulk limits advertised in ServiceProviderConfig and enforced by the Bulk endpoint. */
+export const BULK_MAX_OPERATIONS = 100;
+export const BULK_MAX_PAYLOAD_BYTES = 1024 * 1024;
+
+const { Attribute, SchemaDefinition } = SCIMMY.Types;
+
+/**
+ * Our lifecycle extension: every attribute `mutable: false, direction: "out"`, so scimmy drops them from anything an
+ * IdP sends (POST, PUT, PATCH) and they can only be changed by lifecycle rules.
+ */
+const readOnly = (type: string, name: string, extra: Record<string, unknown> = {}) =>
+  new Attribute(type as never, name, { mutable: false, direction: 'out', ...extra } as never);
+
+export const LifecycleExtension = new SchemaDefinition(
+  'LifecycleUser',
+  LIFECYCLE_USER,
+  'Lifecycle state of the account in this organization (read-only; changed by provisioning rules, admins and policies)',
+  [
+    readOnly('boolean', 'managed', { description: 'The account belongs to this organization (claimed domain or SSO first login)' }),
+    readOnly('string', 'accountStatus', { canonicalValues: ['active', 'deactivated', 'pending_deletion', 'deleted'] }),
+    readOnly('string', 'license', { canonicalValues: ['licensed', 'free', 'revoked', 'pending_seat'] }),
+    readOnly('string', 'siteAccess', { canonicalValues: ['invited', 'active', 'suspended', 'removed'] }),
+    readOnly('dateTime', 'lastActive'),
+    readOnly('dateTime', 'deactivatedAt'),
+    readOnly('string', 'deactivatedBy'),
+  ],
+);
+
+let declared = false;
+
+/** Declares User (+ enterprise, + lifecycle) and Group with scimmy; safe to call more than once. */
+export function declareScimSchemas(): void {
+  if (declared) return;
+  declared = true;
+  SCIMMY.Resources.declare(SCIMMY.Resources.User)
+    .extend(SCIMMY.Schemas.EnterpriseUser, false)
+    .extend(LifecycleExtension as never, false);
+  SCIMMY.Resources.declare(SCIMMY.Resources.Group);
+}
+
+/** Advertises exactly what the server does (RFC 7643 §5); called after the discovery router is built, which resets it. */
+export function advertiseServiceProviderConfig(): void {
+  SCIMMY.Config.set({
+    documentationUri: undefined,
+    patch: { supported: true },
+    bulk: { supported: true, maxOperations: BULK_MAX_OPERATIONS, maxPayloadSize: BULK_MAX_PAYLOAD_BYTES },
+    filter: { supported: true, maxResults: MAX_PAGE_SIZE },
+    changePassword: { supported: false },
+    sort: { supported: true },
+    etag: { supported: true },
+  } as never);
+}
+
+/** scimmy's User schema class with both extensions; `new UserSchema(body, "in")` validates and coerces a request. */
+export const userSchema = () => SCIMMY.Resources.User.schema as unknown as new (data: unknown, direction?: string) => Record<string, unknown>;
+/** scimmy's Group schema class. */
+export const groupSchema = () => SCIMMY.Resources.Group.schema as unknown as new (data: unknown, direction?: string) => Record<string, unknown>;

@@ -1,0 +1,191 @@
+/**
+ * `/Users` (RFC 7644 §3): each handler is a straight line — parse, call the service, render.
+ */
+import { Router, type Request, type Response } from 'express';
+import SCIMMY from 'scimmy';
+import type { Store } from '../store/port';
+import type { UserDoc } from '../store/documents';
+import * as users from '../services/users';
+import type { UserAttributes } from '../services/users';
+import { badRequest, notFound, ScimError } from './errors';
+import { renderUser, etagOf, type ScimResource } from './render';
+import { applySelection, isSelected, parseAttributeList } from './selection';
+import { baseUrlOf, contextOf, ifMatchVersion, ifNoneMatchHits, listParamsOf, sendScim, type ListParams } from './request';
+import { CORE_USER, ENTERPRISE_USER, LIFECYCLE_USER, LIST_RESPONSE, userSchema } from './schema';
+import { guardFilter, guardPatchPath, guardSortBy } from './guards';
+import { translateFilter } from './filter';
+import { translateSort } from './sort';
+import { andQuery } from '../store/query';
+import { methodNotAllowed } from '../http/error-handler';
+import { asyncHandler } from '../http/async-handler';
+
+export const USER_SCHEMA_URNS = [CORE_USER, ENTERPRISE_USER, LIFECYCLE_USER] as const;
+
+export interface ScimRouterDeps {
+  store: Store;
+  publicUrl?: string;
+}
+
+/**
+ * Validates and coerces an inbound user with scimmy (types, required `userName`, unknown attributes dropped,
+ * read-only ones — `id`, `meta`, `groups`, our lifecycle extension — ignored) and splits it into stored parts.
+ * scimmy reports a wrong type as a TypeError; to the client that is a 400 `invalidValue`.
+ */
+export function coerceUser(body: unknown): UserAttributes {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw badRequest('invalidSyntax', 'the request body must be a JSON object');
+  }
+  let coerced: Record<string, unknown>;
+  try {
+    const UserSchema = userSchema();
+    coerced = JSON.parse(JSON.stringify(new UserSchema(body, 'in')));
+  } catch (error) {
+    if (error instanceof TypeError) throw badRequest('invalidValue', error.message);
+    throw error;
+  }
+  const { schemas: _s, meta: _m, id: _i, groups: _g, password: _p, [ENTERPRISE_USER]: enterprise, [LIFECYCLE_USER]: _l, ...scim } = coerced;
+  if (typeof scim.userName !== 'string' || scim.userName.trim() === '') {
+    throw badRequest('invalidValue', 'userName is required');
+  }
+  const ent = enterprise && typeof enterprise === 'object' && Object.keys(enterprise).length > 0 ? (enterprise as Record<string, unknown>) : undefined;
+  return { scim: scim as UserAttributes['scim'], enterprise: ent };
+}
+
+/** RFC 7643 §4.1: `groups` is read-only; membership changes go through /Groups (RELIABILITY.md 0.10). */
+function refuseGroupsPatch(operations: Array<{ path?: unknown; value?: unknown }>): void {
+  operations.forEach((op, i) => {
+    const path = typeof op.path === 'string' ? op.path : '';
+    if (path) guardPatchPath(path);
+    const touchesGroups =
+      /^(urn:ietf:params:scim:schemas:core:2\.0:User:)?groups(\[|\.|$)/i.test(path) ||
+      (!path && op.value !== null && typeof op.value === 'object' && Object.keys(op.value as object).some((k) => k.toLowerCase() === 'groups'));
+    if (touchesGroups) {
+      throw new ScimError(400, 'mutability', `operation ${i + 1}: groups is read-only on a User; change membership through /Groups`);
+    }
+  });
+}
+
+export function usersRouter({ store, publicUrl }: ScimRouterDeps): Router {
+  const router = Router();
+
+  /** Renders users with their groups, loading memberships only when `groups` will be shown. */
+  async function renderUsers(req: Request, docs: UserDoc[], include?: ReturnType<typeof parseAttributeList>, exclude?: ReturnType<typeof parseAttributeList>) {
+    const base = baseUrlOf(req, publicUrl);
+    const withGroups = isSelected('groups', include, exclude);
+    const groups = withGroups && docs.length > 0 ? await users.groupsOfUsers(store, docs[0].orgId, docs.map((d) => d._id)) : undefined;
+    return docs.map((doc) => applySelection(renderUser(doc, base, groups?.get(doc._id)), include, exclude));
+  }
+
+  async function list(req: Request, res: Response, params: ListParams) {
+    const ctx = contextOf(req, res);
+    const include = parseAttributeList(params.attributes, USER_SCHEMA_URNS);
+    const exclude = parseAttributeList(params.excludedAttributes, USER_SCHEMA_URNS);
+    let query = users.userScope(ctx);
+    if (params.filter !== undefined) {
+      guardFilter(params.filter);
+      query = andQuery(translateFilter('User', params.filter), query);
+    }
+    if (params.sortBy !== undefined) guardSortBy(params.sortBy);
+    const sort = translateSort('User', params.sortBy, params.sortOrder);
+    const { total, docs } = await users.listUsers(store, query, sort, params.startIndex - 1, params.count);
+    sendScim(res, 200, {
+      schemas: [LIST_RESPONSE],
+      totalResults: total,
+      startIndex: params.startIndex,
+      itemsPerPage: docs.length,
+      Resources: await renderUsers(req, docs, include, exclude),
+    });
+  }
+
+  /** Sends one user with its ETag; `status` 201 adds `Location` (scimmy-routers does not). */
+  async function sendUser(req: Request, res: Response, doc: UserDoc, status = 200) {
+    const include = parseAttributeList(req.query.attributes, USER_SCHEMA_URNS);
+    const exclude = parseAttributeList(req.query.excludedAttributes, USER_SCHEMA_URNS);
+    const [resource] = (await renderUsers(req, [doc], include, exclude)) as ScimResource[];
+    res.set('ETag', etagOf(doc.version));
+    if (status === 201) res.set('Location', `${baseUrlOf(req, publicUrl)}/Users/${doc._id}`);
+    sendScim(res, status, resource);
+  }
+
+  async function found(req: Request, res: Response): Promise<UserDoc> {
+    const doc = await users.getUser(store, contextOf(req, res), req.params.id);
+    if (!doc) throw notFound(`User ${req.params.id} not found`);
+    return doc;
+  }
+
+  router
+    .route('/')
+    .get(asyncHandler((req, res) => list(req, res, listParamsOf(req.query))))
+    .post(
+      asyncHandler(async (req, res) => {
+        const ctx = contextOf(req, res);
+        const attrs = coerceUser(req.body);
+        const org = await store.organizations.findOne({ _id: ctx.orgId });
+        if (!org) throw new ScimError(401, undefined, 'authentication required: send a valid bearer token');
+        await sendUser(req, res, await users.createUser(store, ctx, org, attrs), 201);
+      }),
+    )
+    .all(methodNotAllowed('GET', 'POST'));
+
+  router
+    .route('/.search')
+    .post(asyncHandler((req, res) => list(req, res, listParamsOf(req.body ?? {}))))
+    .all(methodNotAllowed('POST'));
+
+  router
+    .route('/:id')
+    .get(
+      asyncHandler(async (req, res) => {
+        const doc = await found(req, res);
+        if (ifNoneMatchHits(req, etagOf(doc.version))) {
+          res.set('ETag', etagOf(doc.version)).status(304).end();
+          return;
+        }
+        await sendUser(req, res, doc);
+      }),
+    )
+    .put(
+      asyncHandler(async (req, res) => {
+        const attrs = coerceUser(req.body);
+        // PUT replaces an existing resource; it never creates one with a client-chosen id (RELIABILITY.md 0.9).
+        const doc = await users.updateUser(store, contextOf(req, res), req.params.id, () => attrs, ifMatchVersion(req));
+        if (!doc) throw notFound(`User ${req.params.id} not found`);
+        await sendUser(req, res, doc);
+      }),
+    )
+    .patch(
+      asyncHandler(async (req, res) => {
+        const patch = new SCIMMY.Messages.PatchOp(req.body);
+        refuseGroupsPatch(patch.Operations as Array<{ path?: unknown; value?: unknown }>);
+        const base = baseUrlOf(req, publicUrl);
+        const doc = await users.updateUser(
+          store,
+          contextOf(req, res),
+          req.params.id,
+          async (current) => {
+            const UserSchema = userSchema();
+            const { meta: _m, ...resource } = renderUser(current, base);
+            const patched = await patch.apply(new UserSchema(resource, 'out') as never);
+            return patched ? coerceUser(JSON.parse(JSON.stringify(patched))) : undefined;
+          },
+          ifMatchVersion(req),
+        );
+        if (!doc) throw notFound(`User ${req.params.id} not found`);
+        await sendUser(req, res, doc);
+      }),
+    )
+    .delete(
+      asyncHandler(async (req, res) => {
+        const ctx = contextOf(req, res);
+        const pinned = ifMatchVersion(req);
+        if (pinned !== undefined && (await found(req, res)).version !== pinned) {
+          throw new ScimError(412, undefined, 'If-Match does not match the current version of the resource');
+        }
+        if (!(await users.unlinkUser(store, ctx, req.params.id))) throw notFound(`User ${req.params.id} not found`);
+        res.status(204).end();
+      }),
+    )
+    .all(methodNotAllowed('GET', 'PUT', 'PATCH', 'DELETE'));
+
+  return router;
+}

@@ -1,0 +1,213 @@
+/**
+ * Groups and their members. Members are separate documents (`memberships`), so adding or removing one member is one
+ * small write whatever the size of the group, two concurrent member changes never overwrite each other (E68), and
+ * a group's attributes can be read without its members (PERFORMANCE.md §2.5).
+ */
+import { v7 as uuidv7 } from 'uuid';
+import type { Query, Sort, Store } from '../store/port';
+import { DuplicateKeyError } from '../store/port';
+import type { GroupDoc, MembershipDoc } from '../store/documents';
+import { DomainError } from '../domain/errors';
+import type { RequestContext } from './context';
+import { caseKey } from './users';
+
+export interface GroupAttributes {
+  displayName: string;
+  externalId?: string;
+}
+
+/** A member as a client names it. */
+export interface MemberInput {
+  value: string;
+  display?: string;
+  type?: 'User' | 'Group';
+}
+
+const MAX_WRITE_ATTEMPTS = 5;
+
+export const groupScope = (ctx: RequestContext): Query => ({ orgId: ctx.orgId });
+const membershipId = (groupId: string, value: string) => `${groupId}:${value}`;
+
+function conflict(displayName: string): DomainError {
+  return new DomainError('conflict', `a group with displayName "${displayName}" already exists`);
+}
+
+/**
+ * Resolves members to existing users (or groups) of the organization, filling `display` from the user when the
+ * client gave none. An unknown id is a client error naming the id, not a silent skip (E58).
+ */
+async function resolveMembers(store: Store, ctx: RequestContext, members: MemberInput[]): Promise<Map<string, MemberInput>> {
+  const wanted = new Map<string, MemberInput>();
+  for (const m of members) wanted.set(m.value, m);
+  if (wanted.size === 0) return wanted;
+  const ids = [...wanted.keys()];
+  const users = await store.users.find(
+    { orgId: ctx.orgId, _id: { $in: ids } },
+    { projection: { _id: 1, 'scim.displayName': 1, 'scim.userName': 1 } },
+  );
+  const resolved = new Map<string, MemberInput>();
+  for (const u of users) {
+    const given = wanted.get(u._id)!;
+    const display = given.display ?? (u.scim?.displayName as string | undefined) ?? u.scim?.userName;
+    resolved.set(u._id, { value: u._id, type: 'User', display });
+  }
+  const missing = ids.filter((id) => !resolved.has(id));
+  if (missing.length > 0) {
+    const groups = await store.groups.find({ orgId: ctx.orgId, _id: { $in: missing } }, { projection: { _id: 1, displayName: 1 } });
+    for (const g of groups) resolved.set(g._id, { value: g._id, type: 'Group', display: wanted.get(g._id)!.display ?? g.displayName });
+  }
+  const unknown = ids.find((id) => !resolved.has(id));
+  if (unknown !== undefined) throw new DomainError('invalid', `member "${unknown}" is not a user or group of this organization`);
+  return resolved;
+}
+
+export async function createGroup(store: Store, ctx: RequestContext, attrs: GroupAttributes, members: MemberInput[]): Promise<GroupDoc> {
+  const resolved = await resolveMembers(store, ctx, members);
+  const doc: GroupDoc = {
+    _id: uuidv7(),
+    orgId: ctx.orgId,
+    version: 1,
+    created: ctx.now,
+    lastModified: ctx.now,
+    displayName: attrs.displayName,
+    displayNameKey: caseKey(attrs.displayName),
+    ...(attrs.externalId !== undefined ? { externalId: attrs.externalId } : {}),
+  };
+  try {
+    await store.groups.insertOne(doc);
+  } catch (error) {
+    if (error instanceof DuplicateKeyError) throw conflict(attrs.displayName);
+    throw error;
+  }
+  await insertMemberships(store, ctx, doc, [...resolved.values()]);
+  return doc;
+}
+
+export function getGroup(store: Store, ctx: RequestContext, id: string): Promise<GroupDoc | null> {
+  return store.groups.findOne({ _id: id, ...groupScope(ctx) });
+}
+
+export async function listGroups(store: Store, query: Query, sort: Sort, skip: number, limit: number) {
+  const [total, docs] = await Promise.all([
+    store.groups.count(query),
+    limit > 0 ? store.groups.find(query, { sort, skip, limit }) : Promise.resolve([] as GroupDoc[]),
+  ]);
+  return { total, docs };
+}
+
+/** The members of a group, oldest first. */
+export function membersOf(store: Store, orgId: string, groupId: string): Promise<MembershipDoc[]> {
+  return store.memberships.find({ orgId, groupId }, { sort: { added: 1, _id: 1 } });
+}
+
+async function insertMemberships(store: Store, ctx: RequestContext, group: GroupDoc, members: MemberInput[]): Promise<number> {
+  if (members.length === 0) return 0;
+  const ids = members.map((m) => membershipId(group._id, m.value));
+  const existing = new Set((await store.memberships.find({ _id: { $in: ids } }, { projection: { _id: 1 } })).map((m) => m._id));
+  const docs: MembershipDoc[] = members
+    .filter((m) => !existing.has(membershipId(group._id, m.value)))
+    .map((m) => ({
+      _id: membershipId(group._id, m.value),
+      orgId: ctx.orgId,
+      groupId: group._id,
+      value: m.value,
+      type: m.type ?? 'User',
+      ...(m.display !== undefined ? { display: m.display } : {}),
+      groupDisplay: group.displayName,
+      added: ctx.now,
+    }));
+  try {
+    await store.memberships.insertMany(docs);
+    return docs.length;
+  } catch (error) {
+    if (!(error instanceof DuplicateKeyError)) throw error;
+    // A concurrent request added some of the same members: add the rest one by one; a member is never duplicated (E53).
+    let added = 0;
+    for (const doc of docs) {
+      try {
+        await store.memberships.insertOne(doc);
+        added++;
+      } catch (e) {
+        if (!(e instanceof DuplicateKeyError)) throw e;
+      }
+    }
+    return added;
+  }
+}
+
+/** Adds members that are not yet in the group; returns how many were added. */
+export async function addMembers(store: Store, ctx: RequestContext, group: GroupDoc, members: MemberInput[]): Promise<number> {
+  const resolved = await resolveMembers(store, ctx, members);
+  return insertMemberships(store, ctx, group, [...resolved.values()]);
+}
+
+/** Removes the listed members (all members when `values` is undefined); returns how many were removed. */
+export function removeMembers(store: Store, ctx: RequestContext, groupId: string, values?: string[]): Promise<number> {
+  const query: Query = { orgId: ctx.orgId, groupId };
+  if (values) query.value = { $in: values };
+  return store.memberships.deleteMany(query);
+}
+
+/** Makes the membership exactly `members` (PUT, and PATCH replace of `members`); idempotent (E55). */
+export async function replaceMembers(store: Store, ctx: RequestContext, group: GroupDoc, members: MemberInput[]): Promise<number> {
+  const resolved = await resolveMembers(store, ctx, members);
+  const current = await store.memberships.find({ orgId: ctx.orgId, groupId: group._id }, { projection: { _id: 1, value: 1 } });
+  const stale = current.filter((m) => !resolved.has(m.value)).map((m) => m.value);
+  const removed = stale.length > 0 ? await removeMembers(store, ctx, group._id, stale) : 0;
+  const added = await insertMemberships(store, ctx, group, [...resolved.values()]);
+  return removed + added;
+}
+
+/** Records that the group changed (membership), bumping its version. */
+export function touchGroup(store: Store, ctx: RequestContext, groupId: string): Promise<GroupDoc | null> {
+  return store.groups.updateOne({ _id: groupId, ...groupScope(ctx) }, { $set: { lastModified: ctx.now }, $inc: { version: 1 } });
+}
+
+/** Versioned read-modify-write of a group's own attributes; see `updateUser` for the retry rule. */
+export async function updateGroup(
+  store: Store,
+  ctx: RequestContext,
+  id: string,
+  change: (current: GroupDoc) => Promise<GroupAttributes | undefined> | GroupAttributes | undefined,
+  ifMatchVersion?: number,
+): Promise<GroupDoc | null> {
+  for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+    const current = await getGroup(store, ctx, id);
+    if (!current) return null;
+    if (ifMatchVersion !== undefined && current.version !== ifMatchVersion) {
+      throw new DomainError('version_mismatch', `the group has changed (version ${current.version}); read it again`);
+    }
+    const next = await change(current);
+    if (!next) return current;
+    const update: Record<string, unknown> = {
+      $set: { displayName: next.displayName, displayNameKey: caseKey(next.displayName), lastModified: ctx.now },
+      $inc: { version: 1 },
+    };
+    if (next.externalId !== undefined) (update.$set as Record<string, unknown>).externalId = next.externalId;
+    else if (current.externalId !== undefined) update.$unset = { externalId: true };
+    try {
+      const written = await store.groups.updateOne({ _id: id, ...groupScope(ctx), version: current.version }, update);
+      if (written) {
+        if (written.displayName !== current.displayName) {
+          await store.memberships.updateMany({ orgId: ctx.orgId, groupId: id }, { $set: { groupDisplay: written.displayName } });
+        }
+        return written;
+      }
+    } catch (error) {
+      if (error instanceof DuplicateKeyError) throw conflict(next.displayName);
+      throw error;
+    }
+    if (ifMatchVersion !== undefined) throw new DomainError('version_mismatch', 'the group changed while this request was applied');
+  }
+  throw new DomainError('version_mismatch', 'the group is being changed by other requests; retry');
+}
+
+/** Deletes the group and its memberships; `false` when it does not exist. */
+export async function deleteGroup(store: Store, ctx: RequestContext, id: string): Promise<boolean> {
+  const deleted = await store.groups.deleteOne({ _id: id, ...groupScope(ctx) });
+  if (!deleted) return false;
+  await store.memberships.deleteMany({ orgId: ctx.orgId, groupId: id });
+  // A group may itself be a member of other groups.
+  await store.memberships.deleteMany({ orgId: ctx.orgId, value: id });
+  return true;
+}

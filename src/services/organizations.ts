@@ -1,0 +1,72 @@
+/**
+ * Organizations and their bootstrap from the environment (DESIGN.md §5): with `SCIM_BOOTSTRAP_TOKEN` set, start-up
+ * makes sure the organization exists with a directory connection whose token is that value (stored only hashed).
+ */
+import { v7 as uuidv7 } from 'uuid';
+import type { Store } from '../store/port';
+import { DuplicateKeyError } from '../store/port';
+import type { OrganizationDoc } from '../store/documents';
+import type { Config } from '../config';
+import { storeToken } from '../auth/tokens';
+
+type OrgSettings = Config['bootstrap']['org'];
+
+/**
+ * Creates the organization named `settings.name` unless it exists, then brings its settings in line with the
+ * environment (domains, seats, modes). Seats already in use stay counted: only the free count moves.
+ */
+export async function ensureOrganization(store: Store, settings: OrgSettings, ssoSecret?: string, now = new Date()): Promise<OrganizationDoc> {
+  const existing = await store.organizations.findOne({ name: settings.name });
+  if (!existing) {
+    const doc: OrganizationDoc = {
+      _id: uuidv7(),
+      name: settings.name,
+      domains: settings.domains,
+      seats: settings.seats,
+      seatsAvailable: settings.seats,
+      licenseMode: settings.licenseMode,
+      licenseGroups: settings.licenseGroups,
+      deprovision: settings.deprovision,
+      ...(ssoSecret ? { ssoSecret } : {}),
+      created: now,
+    };
+    try {
+      await store.organizations.insertOne(doc);
+      return doc;
+    } catch (error) {
+      // Another process bootstrapped the same organization first.
+      if (!(error instanceof DuplicateKeyError)) throw error;
+      return ensureOrganization(store, settings, ssoSecret, now);
+    }
+  }
+  const updated = await store.organizations.updateOne(
+    { _id: existing._id },
+    {
+      $set: {
+        domains: settings.domains,
+        seats: settings.seats,
+        licenseMode: settings.licenseMode,
+        licenseGroups: settings.licenseGroups,
+        deprovision: settings.deprovision,
+        ...(ssoSecret ? { ssoSecret } : {}),
+      },
+      $inc: { seatsAvailable: settings.seats - existing.seats },
+    },
+  );
+  return updated ?? existing;
+}
+
+/** Applies the bootstrap settings of `config`, when any token is configured. */
+export async function bootstrap(store: Store, config: Config): Promise<OrganizationDoc | undefined> {
+  const { scimToken, adminToken, ssoSecret, org } = config.bootstrap;
+  if (!scimToken && !adminToken) return undefined;
+  const organization = await ensureOrganization(store, org, ssoSecret);
+  if (scimToken) {
+    await storeToken(store, scimToken, { orgId: organization._id, kind: 'scim', connectionId: `${organization._id}:bootstrap` });
+  }
+  if (adminToken) await storeToken(store, adminToken, { orgId: organization._id, kind: 'admin' });
+  return organization;
+}
+
+/** A new directory connection id for an organization. */
+export const newConnectionId = (orgId: string) => `${orgId}:${uuidv7()}`;

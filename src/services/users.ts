@@ -1,0 +1,193 @@
+/**
+ * User provisioning against the store: create (or link), read, replace, patch, unlink and list, scoped to one
+ * organization and directory connection. Every write is conditional on the version read, so two racing requests
+ * never lose an update (DESIGN.md §6).
+ */
+import { v7 as uuidv7 } from 'uuid';
+import type { Query, Sort, Store } from '../store/port';
+import { DuplicateKeyError } from '../store/port';
+import type { OrganizationDoc, UserDoc } from '../store/documents';
+import { DomainError } from '../domain/errors';
+import type { RequestContext } from './context';
+
+/** The client-writable part of a user: core attributes and the enterprise extension. */
+export interface UserAttributes {
+  scim: UserDoc['scim'];
+  enterprise?: Record<string, unknown>;
+}
+
+/** How many times a read-modify-write is retried when another request changed the user in between. */
+const MAX_WRITE_ATTEMPTS = 5;
+
+/** The lower-cased, NFC-normalised form used for case-insensitive uniqueness and `eq` lookups. */
+export const caseKey = (value: string) => value.normalize('NFC').toLowerCase();
+
+function emailKeysOf(scim: UserDoc['scim']): string[] {
+  const emails = Array.isArray(scim.emails) ? (scim.emails as Array<{ value?: unknown }>) : [];
+  return emails.map((e) => (typeof e.value === 'string' ? caseKey(e.value) : '')).filter(Boolean);
+}
+
+/** Fields derived from the attributes, kept in step on every write. */
+function derivedFields(attrs: UserAttributes) {
+  return { userNameKey: caseKey(attrs.scim.userName), emailKeys: emailKeysOf(attrs.scim) };
+}
+
+/** The query that scopes SCIM to the caller's organization and directory connection (tenant isolation). */
+export function userScope(ctx: RequestContext): Query {
+  return { orgId: ctx.orgId, connectionId: ctx.connectionId };
+}
+
+function domainOf(address: string): string {
+  return caseKey(address.split('@').pop() ?? '');
+}
+
+/** An account is managed when its userName or any email is on a domain the organization has claimed. */
+export function isManaged(org: OrganizationDoc, attrs: UserAttributes): boolean {
+  const addresses = [attrs.scim.userName, ...emailKeysOf(attrs.scim)].filter((a) => a.includes('@'));
+  return addresses.some((a) => org.domains.includes(domainOf(a)));
+}
+
+/**
+ * Creates the user, or links an account of the organization that exists without a SCIM link (e.g. from SSO first
+ * login or an earlier DELETE) — DESIGN.md §3. A userName already linked to a directory connection is a conflict.
+ */
+export async function createUser(store: Store, ctx: RequestContext, org: OrganizationDoc, attrs: UserAttributes): Promise<UserDoc> {
+  const derived = derivedFields(attrs);
+  const existing = await store.users.findOne({ orgId: ctx.orgId, userNameKey: derived.userNameKey });
+  if (existing) {
+    if (existing.connectionId !== undefined) {
+      throw new DomainError('conflict', `a user with userName "${attrs.scim.userName}" already exists`);
+    }
+    const linked = await store.users.updateOne(
+      { _id: existing._id, orgId: ctx.orgId, version: existing.version, connectionId: { $exists: false } },
+      {
+        $set: { ...attrs, ...derived, connectionId: ctx.connectionId, lastModified: ctx.now },
+        $inc: { version: 1 },
+      },
+    );
+    if (!linked) throw new DomainError('conflict', `a user with userName "${attrs.scim.userName}" already exists`);
+    return linked;
+  }
+  const doc: UserDoc = {
+    _id: uuidv7(),
+    orgId: ctx.orgId,
+    version: 1,
+    created: ctx.now,
+    lastModified: ctx.now,
+    connectionId: ctx.connectionId,
+    ...derived,
+    ...attrs,
+    lifecycle: {
+      managed: isManaged(org, attrs),
+      accountStatus: attrs.scim.active === false ? 'deactivated' : 'active',
+      siteAccess: 'active',
+      license: 'free',
+    },
+  };
+  if (doc.enterprise === undefined) delete doc.enterprise;
+  try {
+    await store.users.insertOne(doc);
+  } catch (error) {
+    if (error instanceof DuplicateKeyError) {
+      throw new DomainError('conflict', `a user with userName "${attrs.scim.userName}" already exists`);
+    }
+    throw error;
+  }
+  return doc;
+}
+
+/** The user with SCIM id `id` visible to this connection, or `null`. */
+export function getUser(store: Store, ctx: RequestContext, id: string): Promise<UserDoc | null> {
+  return store.users.findOne({ _id: id, ...userScope(ctx) });
+}
+
+/**
+ * Read-modify-write of one user: `change` receives the current document and returns the new attributes. The write
+ * is conditional on the version read; when another request won the race the change is recomputed on fresh data,
+ * unless the client pinned a version with If-Match, in which case the mismatch is reported (412).
+ * Returns `null` when the user does not exist for this connection.
+ */
+export async function updateUser(
+  store: Store,
+  ctx: RequestContext,
+  id: string,
+  change: (current: UserDoc) => Promise<UserAttributes | undefined> | UserAttributes | undefined,
+  ifMatchVersion?: number,
+): Promise<UserDoc | null> {
+  for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+    const current = await getUser(store, ctx, id);
+    if (!current) return null;
+    if (ifMatchVersion !== undefined && current.version !== ifMatchVersion) {
+      throw new DomainError('version_mismatch', `the user has changed (version ${current.version}); read it again`);
+    }
+    const next = await change(current);
+    if (!next) return current;
+    const set: Record<string, unknown> = { scim: next.scim, ...derivedFields(next), lastModified: ctx.now };
+    const update: Record<string, unknown> = { $set: set, $inc: { version: 1 } };
+    if (next.enterprise && Object.keys(next.enterprise).length > 0) set.enterprise = next.enterprise;
+    else if (current.enterprise) update.$unset = { enterprise: true };
+    if (current.lifecycle && next.scim.active !== undefined && next.scim.active !== current.scim.active) {
+      set['lifecycle.accountStatus'] = next.scim.active ? 'active' : 'deactivated';
+    }
+    try {
+      const written = await store.users.updateOne({ _id: id, ...userScope(ctx), version: current.version }, update);
+      if (written) return written;
+    } catch (error) {
+      if (error instanceof DuplicateKeyError) {
+        throw new DomainError('conflict', `a user with userName "${next.scim.userName}" already exists`);
+      }
+      throw error;
+    }
+    if (ifMatchVersion !== undefined) {
+      throw new DomainError('version_mismatch', 'the user changed while this request was applied; read it again');
+    }
+  }
+  throw new DomainError('version_mismatch', 'the user is being changed by other requests; retry');
+}
+
+/**
+ * DELETE: unlinks the account from this directory connection (it disappears from SCIM: a later GET is 404) and
+ * deprovisions it as `active: false` would. Account data is never erased by SCIM (DESIGN.md §3).
+ * Returns `false` when the user does not exist for this connection.
+ */
+export async function unlinkUser(store: Store, ctx: RequestContext, id: string): Promise<boolean> {
+  const current = await getUser(store, ctx, id);
+  if (!current) return false;
+  const unlinked = await store.users.updateOne(
+    { _id: id, ...userScope(ctx) },
+    {
+      $unset: { connectionId: true },
+      $set: { 'scim.active': false, 'lifecycle.accountStatus': 'deactivated', lastModified: ctx.now },
+      $inc: { version: 1 },
+    },
+  );
+  if (!unlinked) return false;
+  await store.memberships.deleteMany({ orgId: ctx.orgId, value: id });
+  return true;
+}
+
+/** One page of users matching `query` (already scoped), with the true total. `limit` 0 counts only. */
+export async function listUsers(
+  store: Store,
+  query: Query,
+  sort: Sort,
+  skip: number,
+  limit: number,
+): Promise<{ total: number; docs: UserDoc[] }> {
+  const [total, docs] = await Promise.all([
+    store.users.count(query),
+    limit > 0 ? store.users.find(query, { sort, skip, limit }) : Promise.resolve([]),
+  ]);
+  return { total, docs };
+}
+
+/** The groups each of `userIds` belongs to, for the read-only `groups` attribute. */
+export async function groupsOfUsers(store: Store, orgId: string, userIds: string[]): Promise<Map<string, { value: string; display: string }[]>> {
+  const byUser = new Map<string, { value: string; display: string }[]>(userIds.map((id) => [id, []]));
+  if (userIds.length === 0) return byUser;
+  const memberships = await store.memberships.find(
+    userIds.length === 1 ? { orgId, value: userIds[0] } : { orgId, value: { $in: userIds } },
+  );
+  for (const m of memberships) byUser.get(m.value)?.push({ value: m.groupId, display: m.groupDisplay });
+  return byUser;
+}

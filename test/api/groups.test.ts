@@ -1,0 +1,106 @@
+import { makeTestApp, patchBody, userBody, type TestApp } from '../helpers/app';
+
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const groupBody = (displayName: string, members: object[] = [], extra: object = {}) => ({ schemas: [GROUP], displayName, members, ...extra });
+
+describe('SCIM /Groups', () => {
+  let t: TestApp;
+  let ids: string[];
+  beforeEach(async () => {
+    t = await makeTestApp();
+    ids = [];
+    for (const n of ['u1', 'u2', 'u3']) ids.push((await t.scim.post('/Users', userBody(`${n}@example.com`, { displayName: n.toUpperCase() }))).body.id);
+  });
+
+  const memberValues = async (groupId: string) =>
+    ((await t.scim.get(`/Groups/${groupId}`).expect(200)).body.members as Array<{ value: string }>).map((m) => m.value).sort();
+
+  test('POST creates a group with members (value, display, $ref, type) and Location; duplicate displayName is 409', async () => {
+    const res = await t.scim.post('/Groups', groupBody('Engineering', [{ value: ids[0] }]));
+    expect(res.status).toBe(201);
+    expect(res.headers.location).toMatch(new RegExp(`/scim/v2/Groups/${res.body.id}$`));
+    expect(res.body.members).toEqual([{ value: ids[0], display: 'U1', $ref: expect.stringMatching(new RegExp(`/Users/${ids[0]}$`)), type: 'User' }]);
+    const dup = await t.scim.post('/Groups', groupBody('engineering'));
+    expect(dup.status).toBe(409);
+    expect(dup.body.scimType).toBe('uniqueness');
+  });
+
+  test('the user shows the group in its read-only groups attribute', async () => {
+    const { body: group } = await t.scim.post('/Groups', groupBody('Engineering', [{ value: ids[0] }]));
+    const user = await t.scim.get(`/Users/${ids[0]}`).expect(200);
+    expect(user.body.groups).toEqual([{ value: group.id, display: 'Engineering', $ref: expect.stringContaining(`/Groups/${group.id}`), type: 'direct' }]);
+  });
+
+  test('filter displayName eq with excludedAttributes=members returns no members', async () => {
+    await t.scim.post('/Groups', groupBody('Test SCIMv2', [{ value: ids[0] }])).expect(201);
+    const res = await t.scim.get('/Groups').query({ filter: 'displayName eq "test scimv2"', excludedAttributes: 'members' }).expect(200);
+    expect(res.body.totalResults).toBe(1);
+    expect(res.body.Resources[0].members).toBeUndefined();
+    expect(res.body.Resources[0].displayName).toBe('Test SCIMv2');
+  });
+
+  test('PATCH removes members by value filter and adds new ones in one request (Okta)', async () => {
+    const { body: group } = await t.scim.post('/Groups', groupBody('G', [{ value: ids[0] }, { value: ids[1] }]));
+    const res = await t.scim.patch(
+      `/Groups/${group.id}`,
+      patchBody({ op: 'remove', path: `members[value eq "${ids[1]}"]` }, { op: 'add', path: 'members', value: [{ value: ids[2], display: 'three' }] }),
+    );
+    expect(res.status).toBe(204);
+    expect(await memberValues(group.id)).toEqual([ids[0], ids[2]].sort());
+  });
+
+  test('Entra remove with a value array removes only the listed members; remove without value clears all', async () => {
+    const { body: group } = await t.scim.post('/Groups', groupBody('G', ids.map((value) => ({ value }))));
+    await t.scim.patch(`/Groups/${group.id}`, patchBody({ op: 'Remove', path: 'members', value: [{ $ref: null, value: ids[1] }] })).expect(204);
+    expect(await memberValues(group.id)).toEqual([ids[0], ids[2]].sort());
+    await t.scim.patch(`/Groups/${group.id}`, patchBody({ op: 'remove', path: 'members' })).expect(204);
+    expect(await memberValues(group.id)).toEqual([]);
+  });
+
+  test('adding a member twice does not duplicate it; replace sets the exact membership', async () => {
+    const { body: group } = await t.scim.post('/Groups', groupBody('G', [{ value: ids[0] }]));
+    await t.scim.patch(`/Groups/${group.id}`, patchBody({ op: 'add', path: 'members', value: [{ value: ids[0] }, { value: ids[0] }] })).expect(204);
+    expect(await memberValues(group.id)).toEqual([ids[0]]);
+    await t.scim.patch(`/Groups/${group.id}`, patchBody({ op: 'replace', path: 'members', value: [{ value: ids[1] }, { value: ids[2] }] })).expect(204);
+    expect(await memberValues(group.id)).toEqual([ids[1], ids[2]].sort());
+  });
+
+  test('adding an unknown user is 400 naming the id, and changes nothing', async () => {
+    const { body: group } = await t.scim.post('/Groups', groupBody('G', [{ value: ids[0] }]));
+    const res = await t.scim.patch(`/Groups/${group.id}`, patchBody({ op: 'add', path: 'members', value: [{ value: ids[1] }, { value: 'ghost' }] }));
+    expect(res.status).toBe(400);
+    expect(res.body.detail).toContain('ghost');
+    expect(await memberValues(group.id)).toEqual([ids[0]]);
+  });
+
+  test('rename by pathless PATCH with the same id, and by path; members keep the new group name', async () => {
+    const { body: group } = await t.scim.post('/Groups', groupBody('Old', [{ value: ids[0] }]));
+    await t.scim.patch(`/Groups/${group.id}`, patchBody({ op: 'replace', value: { id: group.id, displayName: 'New' } })).expect(204);
+    expect((await t.scim.get(`/Groups/${group.id}`)).body.displayName).toBe('New');
+    await t.scim.patch(`/Groups/${group.id}`, patchBody({ op: 'Replace', path: 'displayName', value: 'Newer' })).expect(204);
+    expect((await t.scim.get(`/Users/${ids[0]}`)).body.groups[0].display).toBe('Newer');
+  });
+
+  test('PUT with a full member list twice is idempotent and bumps the version only when something changed', async () => {
+    const { body: group } = await t.scim.post('/Groups', groupBody('G', [{ value: ids[0] }]));
+    const body = groupBody('G', [{ value: ids[1] }, { value: ids[2] }]);
+    const first = await t.scim.put(`/Groups/${group.id}`, body).expect(200);
+    const second = await t.scim.put(`/Groups/${group.id}`, body).expect(200);
+    expect(first.body.members.map((m: { value: string }) => m.value).sort()).toEqual([ids[1], ids[2]].sort());
+    expect(second.body.members).toHaveLength(2);
+  });
+
+  test('concurrent PATCHes adding different members all land', async () => {
+    const { body: group } = await t.scim.post('/Groups', groupBody('G'));
+    await Promise.all(ids.map((value) => t.scim.patch(`/Groups/${group.id}`, patchBody({ op: 'add', path: 'members', value: [{ value }] }))));
+    expect(await memberValues(group.id)).toEqual([...ids].sort());
+  });
+
+  test('DELETE is 204, then 404; the user no longer lists the group', async () => {
+    const { body: group } = await t.scim.post('/Groups', groupBody('G', [{ value: ids[0] }]));
+    await t.scim.delete(`/Groups/${group.id}`).expect(204);
+    await t.scim.get(`/Groups/${group.id}`).expect(404);
+    await t.scim.delete(`/Groups/${group.id}`).expect(404);
+    expect((await t.scim.get(`/Users/${ids[0]}`)).body.groups).toEqual([]);
+  });
+});

@@ -1,0 +1,201 @@
+import { makeTestApp, patchBody, userBody, SCIM_CONTENT_TYPE, type TestApp } from '../helpers/app';
+
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+const LIFECYCLE = 'urn:ietf:params:scim:schemas:extension:lifecycle:2.0:User';
+
+describe('SCIM /Users', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await makeTestApp();
+  });
+
+  test('POST creates a user: 201, Location, full meta, ETag, and a password is never returned', async () => {
+    const res = await t.scim.post('/Users', userBody('ada@example.com', { password: 'S3cret!', externalId: 'ext-1' }));
+    expect(res.status).toBe(201);
+    expect(res.headers['content-type']).toContain(SCIM_CONTENT_TYPE);
+    expect(res.headers.location).toMatch(new RegExp(`/scim/v2/Users/${res.body.id}$`));
+    expect(res.body.meta).toMatchObject({ resourceType: 'User', location: res.headers.location, version: 'W/"1"' });
+    expect(Date.parse(res.body.meta.created)).not.toBeNaN();
+    expect(res.headers.etag).toBe('W/"1"');
+    expect(res.body.password).toBeUndefined();
+    expect(res.body.externalId).toBe('ext-1');
+    expect(res.body[LIFECYCLE]).toMatchObject({ managed: true, accountStatus: 'active' });
+    const stored = await t.store.users.findOne({ _id: res.body.id });
+    expect(JSON.stringify(stored)).not.toContain('S3cret!');
+  });
+
+  test('a second POST with the same userName in any case is 409 uniqueness', async () => {
+    await t.scim.post('/Users', userBody('ada@example.com')).expect(201);
+    const res = await t.scim.post('/Users', userBody('ADA@Example.com'));
+    expect(res.status).toBe(409);
+    expect(res.body).toEqual({
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+      status: '409',
+      scimType: 'uniqueness',
+      detail: expect.stringContaining('ADA@Example.com'),
+    });
+  });
+
+  test('POST without userName is 400 invalidValue; non-JSON is 400 invalidSyntax', async () => {
+    const missing = await t.scim.post('/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], name: { givenName: 'x' } });
+    expect(missing.status).toBe(400);
+    expect(missing.body.scimType).toBe('invalidValue');
+    const malformed = await t.scim.post('/Users').send('{"userName": ');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body).toMatchObject({ status: '400', scimType: 'invalidSyntax' });
+  });
+
+  test('GET by id returns the user; unknown id is 404 with a SCIM error', async () => {
+    const { body: created } = await t.scim.post('/Users', userBody('ada@example.com'));
+    const res = await t.scim.get(`/Users/${created.id}`).expect(200);
+    expect(res.body).toMatchObject({ id: created.id, userName: 'ada@example.com', groups: [] });
+    const missing = await t.scim.get('/Users/does-not-exist');
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ status: '404', detail: expect.stringContaining('does-not-exist') });
+  });
+
+  test('If-None-Match with the current ETag answers 304; a stale one gets the resource', async () => {
+    const { body: created } = await t.scim.post('/Users', userBody('ada@example.com'));
+    await t.scim.get(`/Users/${created.id}`).set('If-None-Match', 'W/"1"').expect(304);
+    await t.scim.get(`/Users/${created.id}`).set('If-None-Match', 'W/"0"').expect(200);
+  });
+
+  test('filter userName eq is case-insensitive and finds deactivated users too', async () => {
+    const { body: created } = await t.scim.post('/Users', userBody('Test.User@example.com'));
+    await t.scim.patch(`/Users/${created.id}`, patchBody({ op: 'replace', path: 'active', value: false })).expect(200);
+    const res = await t.scim.get('/Users').query({ filter: 'userName eq "TEST.USER@EXAMPLE.COM"' }).expect(200);
+    expect(res.body).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: 1, startIndex: 1, itemsPerPage: 1 });
+    expect(res.body.Resources[0]).toMatchObject({ id: created.id, active: false });
+  });
+
+  test('a filter that matches nothing is 200 with totalResults 0; an unknown attribute is 400 invalidFilter', async () => {
+    const none = await t.scim.get('/Users').query({ filter: 'userName eq "nobody@example.com"' }).expect(200);
+    expect(none.body).toMatchObject({ totalResults: 0, Resources: [] });
+    const bad = await t.scim.get('/Users').query({ filter: 'favouriteColour eq "red"' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.scimType).toBe('invalidFilter');
+    const garbage = await t.scim.get('/Users').query({ filter: 'RUNSCOPEUSER@EXAMPLE.COM' });
+    expect(garbage.status).toBe(400);
+    expect(garbage.body.scimType).toBe('invalidFilter');
+  });
+
+  test('pages have the true total, stable order and no overlap; count=0 returns the total only', async () => {
+    for (let i = 0; i < 25; i++) await t.scim.post('/Users', userBody(`user${String(i).padStart(2, '0')}@example.com`)).expect(201);
+    const seen = new Set<string>();
+    for (const startIndex of [1, 11, 21]) {
+      const res = await t.scim.get('/Users').query({ startIndex, count: 10 }).expect(200);
+      expect(res.body.totalResults).toBe(25);
+      expect(res.body.startIndex).toBe(startIndex);
+      expect(res.body.Resources).toHaveLength(startIndex === 21 ? 5 : 10);
+      for (const r of res.body.Resources) seen.add(r.id);
+    }
+    expect(seen.size).toBe(25);
+    const beyond = await t.scim.get('/Users').query({ startIndex: 100 }).expect(200);
+    expect(beyond.body).toMatchObject({ totalResults: 25, Resources: [] });
+    const countOnly = await t.scim.get('/Users').query({ count: 0 }).expect(200);
+    expect(countOnly.body).toMatchObject({ totalResults: 25, itemsPerPage: 0, Resources: [] });
+    const clamped = await t.scim.get('/Users').query({ count: 100000 }).expect(200);
+    expect(clamped.body.Resources.length).toBeLessThanOrEqual(200);
+  });
+
+  test('sortBy userName descending orders the page', async () => {
+    for (const n of ['b', 'a', 'c']) await t.scim.post('/Users', userBody(`${n}@example.com`)).expect(201);
+    const res = await t.scim.get('/Users').query({ sortBy: 'userName', sortOrder: 'descending' }).expect(200);
+    expect(res.body.Resources.map((r: { userName: string }) => r.userName)).toEqual(['c@example.com', 'b@example.com', 'a@example.com']);
+  });
+
+  test('attributes and excludedAttributes shape the response; id and schemas always come back', async () => {
+    await t.scim.post('/Users', userBody('ada@example.com', { title: 'Engineer' })).expect(201);
+    const only = await t.scim.get('/Users').query({ attributes: 'userName,name.givenName' }).expect(200);
+    expect(Object.keys(only.body.Resources[0]).sort()).toEqual(['id', 'name', 'schemas', 'userName']);
+    expect(only.body.Resources[0].name).toEqual({ givenName: 'Ada' });
+    const without = await t.scim.get('/Users').query({ excludedAttributes: 'emails,title' }).expect(200);
+    expect(without.body.Resources[0].emails).toBeUndefined();
+    expect(without.body.Resources[0].title).toBeUndefined();
+    expect(without.body.Resources[0].userName).toBe('ada@example.com');
+  });
+
+  test('PUT replaces the user (id unchanged, version bumped); PUT on an unknown id is 404 and creates nothing', async () => {
+    const { body: created } = await t.scim.post('/Users', userBody('ada@example.com', { title: 'Engineer' }));
+    const res = await t.scim.put(`/Users/${created.id}`, { ...created, name: { givenName: 'Ada', middleName: 'King', familyName: 'Lovelace' }, title: undefined }).expect(200);
+    expect(res.body.id).toBe(created.id);
+    expect(res.body.name.middleName).toBe('King');
+    expect(res.body.title).toBeUndefined();
+    expect(res.body.meta.version).toBe('W/"2"');
+    const unknown = await t.scim.put('/Users/11111111-2222-3333-4444-555555555555', userBody('new@example.com'));
+    expect(unknown.status).toBe(404);
+    expect(await t.store.users.count({})).toBe(1);
+  });
+
+  test('If-Match with a stale version is 412 and changes nothing; with the current version it succeeds', async () => {
+    const { body: created } = await t.scim.post('/Users', userBody('ada@example.com'));
+    const stale = await t.scim.patch(`/Users/${created.id}`, patchBody({ op: 'replace', path: 'title', value: 'X' })).set('If-Match', 'W/"7"');
+    expect(stale.status).toBe(412);
+    expect(stale.body.status).toBe('412');
+    const fresh = await t.scim.patch(`/Users/${created.id}`, patchBody({ op: 'replace', path: 'title', value: 'X' })).set('If-Match', 'W/"1"');
+    expect(fresh.status).toBe(200);
+    expect(fresh.body.title).toBe('X');
+  });
+
+  test('PATCH add/replace/remove with and without path, value filters and extension URNs', async () => {
+    const { body: created } = await t.scim.post(
+      '/Users',
+      userBody('ada@example.com', { emails: [{ value: 'ada@example.com', type: 'work' }, { value: 'ada@home.test', type: 'home' }] }),
+    );
+    const res = await t.scim
+      .patch(
+        `/Users/${created.id}`,
+        patchBody(
+          { op: 'replace', path: 'name.familyName', value: 'Byron' },
+          { op: 'replace', path: 'emails[type eq "work"].value', value: 'ada.byron@example.com' },
+          { op: 'add', path: `${ENTERPRISE}:department`, value: 'Engineering' },
+          { op: 'replace', value: { displayName: 'Ada B', title: 'Countess' } },
+          { op: 'remove', path: 'emails[type eq "home"]' },
+        ),
+      )
+      .expect(200);
+    expect(res.body.name.familyName).toBe('Byron');
+    expect(res.body.emails).toEqual([{ value: 'ada.byron@example.com', type: 'work' }]);
+    expect(res.body[ENTERPRISE]).toEqual({ department: 'Engineering' });
+    expect(res.body).toMatchObject({ displayName: 'Ada B', title: 'Countess' });
+    // The renamed email is what filters find now.
+    const found = await t.scim.get('/Users').query({ filter: 'emails.value eq "ADA.BYRON@example.com"' }).expect(200);
+    expect(found.body.totalResults).toBe(1);
+  });
+
+  test('PATCH of groups on a user is refused as read-only; an unknown path is 400 invalidPath', async () => {
+    const { body: created } = await t.scim.post('/Users', userBody('ada@example.com'));
+    const groups = await t.scim.patch(`/Users/${created.id}`, patchBody({ op: 'add', path: 'groups', value: [{ value: 'g1' }] }));
+    expect(groups.status).toBe(400);
+    expect(groups.body.scimType).toBe('mutability');
+    const unknown = await t.scim.patch(`/Users/${created.id}`, patchBody({ op: 'replace', path: 'shoeSize', value: 4 }));
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.scimType).toBe('invalidPath');
+  });
+
+  test('PATCH without the PatchOp schema is 400 invalidSyntax', async () => {
+    const { body: created } = await t.scim.post('/Users', userBody('ada@example.com'));
+    const res = await t.scim.patch(`/Users/${created.id}`, { Operations: [{ op: 'replace', path: 'title', value: 'x' }] });
+    expect(res.status).toBe(400);
+    expect(res.body.scimType).toBe('invalidSyntax');
+  });
+
+  test('two concurrent PATCHes of different attributes both land (no lost update)', async () => {
+    const { body: created } = await t.scim.post('/Users', userBody('ada@example.com'));
+    await Promise.all([
+      t.scim.patch(`/Users/${created.id}`, patchBody({ op: 'replace', path: 'title', value: 'T' })),
+      t.scim.patch(`/Users/${created.id}`, patchBody({ op: 'replace', path: 'nickName', value: 'N' })),
+    ]);
+    const res = await t.scim.get(`/Users/${created.id}`).expect(200);
+    expect(res.body).toMatchObject({ title: 'T', nickName: 'N', meta: { version: 'W/"3"' } });
+  });
+
+  test('DELETE answers 204, then GET and a second DELETE are 404; a new POST re-links the same account', async () => {
+    const { body: created } = await t.scim.post('/Users', userBody('ada@example.com'));
+    await t.scim.delete(`/Users/${created.id}`).expect(204);
+    await t.scim.get(`/Users/${created.id}`).expect(404);
+    await t.scim.delete(`/Users/${created.id}`).expect(404);
+    const again = await t.scim.post('/Users', userBody('ada@example.com')).expect(201);
+    expect(again.body.id).toBe(created.id);
+  });
+});
