@@ -8,6 +8,7 @@ import { createApp } from './http/app';
 import { openStore } from './store/open';
 import { bootstrap } from './services/organizations';
 import { protectPrototypes } from './scim/guards';
+import { reconcileOrganization } from './services/lifecycle';
 
 /** How long in-flight requests get to finish after a stop signal. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -19,13 +20,22 @@ async function main(): Promise<void> {
   const store = await openStore(config);
   const org = await bootstrap(store, config);
   if (org) logger.info({ orgId: org._id, org: org.name }, 'bootstrap organization ready');
+  // Finish whatever a crash left half-done (seats, sessions, audit) before taking requests.
+  for (const organization of await store.organizations.find({})) {
+    await reconcileOrganization(store, { orgId: organization._id, actor: { kind: 'policy', id: 'startup' }, now: new Date() }, organization);
+  }
 
   const app = createApp({ config, store, logger });
-  const server: Server = app.listen(config.port, config.host, () => {
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
-    logger.info({ port, store: store.kind }, `SCIM server listening on http://localhost:${port}/scim/v2`);
+  const server: Server = await new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(config.port, config.host, () => resolve(listening));
+    // A busy port or a forbidden address is a start-up error like a bad variable: one line, non-zero exit.
+    listening.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new Error(error.code === 'EADDRINUSE' ? `PORT ${config.port} is already in use` : `cannot listen on ${config.host}:${config.port} (PORT/HOST): ${error.code ?? error.message}`)),
+    );
   });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info({ port, store: store.kind }, `SCIM server listening on http://localhost:${port}/scim/v2`);
 
   let stopping = false;
   const stop = (signal: string) => {

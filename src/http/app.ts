@@ -16,10 +16,16 @@ import { requestLogger, scimContentType, scimJsonBody } from './middleware';
 import { methodNotAllowed, scimErrorRenderer, scimNotFound } from './error-handler';
 import { usersRouter } from '../scim/users-router';
 import { groupsRouter } from '../scim/groups-router';
+import { bulkRouter } from '../scim/bulk-router';
+import { searchRouter } from '../scim/search-router';
 import { advertiseServiceProviderConfig, declareScimSchemas } from '../scim/schema';
 import { SCIM_BASE_PATH } from '../scim/request';
 import { ScimError } from '../scim/errors';
 import { asyncHandler } from './async-handler';
+import { jsonErrorRenderer } from './json-errors';
+import { ssoRouter } from '../sso/router';
+import { contentRouter } from '../content/router';
+import { adminRouter } from '../admin/router';
 
 export interface AppDeps {
   config: Pick<Config, 'publicUrl' | 'maxBodyBytes'>;
@@ -68,6 +74,9 @@ export function createApp({ config, store, logger }: AppDeps): Express {
   const deps = { store, publicUrl: config.publicUrl };
   scim.use('/Users', usersRouter(deps));
   scim.use('/Groups', groupsRouter(deps));
+  scim.use('/.search', searchRouter(deps));
+  // Bulk operations are dispatched through the whole app, so each runs exactly like an ordinary request.
+  scim.use('/Bulk', bulkRouter({ dispatch: (req, res) => app(req, res), publicUrl: config.publicUrl }));
   scim.all('/Me', (_req, _res, next) => next(new ScimError(501, undefined, '/Me is not supported: tokens belong to directory connections, not users')));
   const onlyGet = methodNotAllowed('GET');
   scim.all(['/ServiceProviderConfig', '/ResourceTypes', '/Schemas', '/Schemas/*', '/ResourceTypes/*'], (req, res, next) =>
@@ -78,5 +87,9 @@ export function createApp({ config, store, logger }: AppDeps): Express {
   scim.use(scimErrorRenderer(logger));
 
   app.use(SCIM_BASE_PATH, scim);
+
+  app.use('/sso', ssoRouter(store), jsonErrorRenderer(logger));
+  app.use('/api', bearerAuthenticator(store, 'session'), contentRouter(store), jsonErrorRenderer(logger));
+  app.use('/admin/api', bearerAuthenticator(store, 'admin'), adminRouter(store), jsonErrorRenderer(logger));
   return app;
 }

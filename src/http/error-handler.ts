@@ -21,6 +21,7 @@ const DOMAIN_STATUS: Record<string, { status: number; scimType?: ScimType }> = {
   not_found: { status: 404 },
   invalid: { status: 400, scimType: 'invalidValue' },
   forbidden: { status: 403 },
+  unauthenticated: { status: 401 },
 };
 
 /** Maps any error to the ScimError a client should see. */
@@ -57,12 +58,33 @@ export function toScimError(error: unknown): ScimError {
   return new ScimError(500, undefined, 'an internal error occurred');
 }
 
+/**
+ * What a failure log line keeps of an error: its class, its code and its stack frames, but not its message. A driver
+ * or parser message can quote the data it refused (a MongoDB validation error or cast error names the userName and
+ * emails; V8's JSON errors quote the input), and logs must never carry a personal attribute (logger.ts, RELIABILITY.md
+ * §2 H). Only {@link StoreUnavailableError} keeps its message: the adapters compose it from the store's name and the
+ * network failure, which is what an operator needs during an outage. Logged under `error`, not `err`: pino's err
+ * serializer would re-type this plain object. (Found by test/api/hardening.test.ts: logging the error whole put a
+ * userName and an email from a store error into the log.)
+ */
+function loggableError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { type: typeof error };
+  const code = (error as { code?: unknown }).code;
+  return {
+    type: error.name,
+    ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+    ...(error instanceof StoreUnavailableError ? { message: error.message } : {}),
+    // Frames only: the first line(s) of a stack repeat the message.
+    stack: (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line)).join('\n'),
+  };
+}
+
 /** Renders every error as a SCIM error body with `application/scim+json`, whatever its status. */
 export function scimErrorRenderer(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const scimError = toScimError(error);
     const log = (req as { log?: Logger }).log ?? logger;
-    if (scimError.status >= 500) log.error({ err: error, status: scimError.status }, 'request failed');
+    if (scimError.status >= 500) log.error({ error: loggableError(error), status: scimError.status }, 'request failed');
     // scimmy-routers may already have answered before passing the error on (RELIABILITY.md 0.4).
     if (res.headersSent) return;
     res.status(scimError.status).set(scimError.headers);

@@ -299,7 +299,13 @@ function translateValuePath(node: Extract<FilterNode, { t: 'valuePath' }>, scope
   const query = conditions.length === 1 ? conditions[0] : { $and: conditions };
   // A singular complex attribute (`name[givenName eq "x"]`) has full paths already; a multi-valued one needs one
   // element to satisfy every condition of the brackets.
-  return parent.multiValued ? { [parent.stored]: { $elemMatch: query } } : query;
+  if (!parent.multiValued) return query;
+  const match = { [parent.stored]: { $elemMatch: query } };
+  // `emails[type eq "work"].value eq "x"` implies `emailKeys` holds "x": adding that to the query changes nothing it
+  // matches, but lets the store start from the index instead of testing every user (IdPs match users this way).
+  const then = node.then;
+  const sub = then && then.op === 'eq' && !isNull(then.value) ? resolveSubAttribute(parent, then.sub) : undefined;
+  return sub?.key && then ? { ...condition(sub, sub.key, sub.key, 'eq', then.value), ...match } : match;
 }
 
 function unknownAttribute(path: string) {

@@ -5,13 +5,14 @@
  */
 import { Router, type Request, type Response } from 'express';
 import SCIMMY from 'scimmy';
+import type { Store } from '../store/port';
 import type { GroupDoc } from '../store/documents';
 import * as groups from '../services/groups';
 import type { GroupAttributes, MemberInput } from '../services/groups';
 import { badRequest, notFound, ScimError } from './errors';
 import { etagOf, renderGroup, type ScimResource } from './render';
 import { applySelection, isSelected, parseAttributeList, type AttributeSelection } from './selection';
-import { baseUrlOf, contextOf, ifMatchVersion, ifNoneMatchHits, listParamsOf, sendScim, type ListParams } from './request';
+import { baseUrlOf, contextOf, ifMatchVersion, ifNoneMatchHits, listParamsOf, searchParamsOf, sendScim, type ListParams } from './request';
 import { CORE_GROUP, LIST_RESPONSE, groupSchema } from './schema';
 import { guardFilter, guardPatchPath, guardSortBy } from './guards';
 import { translateFilter } from './filter';
@@ -21,7 +22,7 @@ import { methodNotAllowed } from '../http/error-handler';
 import { asyncHandler } from '../http/async-handler';
 import type { ScimRouterDeps } from './users-router';
 
-const GROUP_SCHEMA_URNS = [CORE_GROUP] as const;
+export const GROUP_SCHEMA_URNS = [CORE_GROUP] as const;
 
 /** Validates an inbound group with scimmy and splits attributes from members. */
 export function coerceGroup(body: unknown): { attrs: GroupAttributes; members: MemberInput[] | undefined } {
@@ -87,19 +88,22 @@ interface PatchOperation {
   value?: unknown;
 }
 
+/** Renders groups, loading members only when `members` will be shown (also used by `/.search`). */
+export function renderGroupResources(store: Store, base: string, docs: GroupDoc[], include?: AttributeSelection, exclude?: AttributeSelection) {
+  const withMembers = isSelected('members', include, exclude);
+  return Promise.all(
+    docs.map(async (doc) => {
+      const members = withMembers ? await groups.membersOf(store, doc.orgId, doc._id) : undefined;
+      return applySelection(renderGroup(doc, base, members), include, exclude);
+    }),
+  );
+}
+
 export function groupsRouter({ store, publicUrl }: ScimRouterDeps): Router {
   const router = Router();
 
-  async function renderGroups(req: Request, docs: GroupDoc[], include?: AttributeSelection, exclude?: AttributeSelection) {
-    const base = baseUrlOf(req, publicUrl);
-    const withMembers = isSelected('members', include, exclude);
-    return Promise.all(
-      docs.map(async (doc) => {
-        const members = withMembers ? await groups.membersOf(store, doc.orgId, doc._id) : undefined;
-        return applySelection(renderGroup(doc, base, members), include, exclude);
-      }),
-    );
-  }
+  const renderGroups = (req: Request, docs: GroupDoc[], include?: AttributeSelection, exclude?: AttributeSelection) =>
+    renderGroupResources(store, baseUrlOf(req, publicUrl), docs, include, exclude);
 
   async function list(req: Request, res: Response, params: ListParams) {
     const ctx = contextOf(req, res);
@@ -150,7 +154,7 @@ export function groupsRouter({ store, publicUrl }: ScimRouterDeps): Router {
 
   router
     .route('/.search')
-    .post(asyncHandler((req, res) => list(req, res, listParamsOf(req.body ?? {}))))
+    .post(asyncHandler((req, res) => list(req, res, searchParamsOf(req.body))))
     .all(methodNotAllowed('POST'));
 
   router
@@ -197,14 +201,14 @@ export function groupsRouter({ store, publicUrl }: ScimRouterDeps): Router {
             if (op === 'add') membershipChanged += await groups.addMembers(store, ctx, group, membersOf(operation.value, `operation ${index} value`));
             else if (op === 'replace') membershipChanged += await groups.replaceMembers(store, ctx, group, membersOf(operation.value ?? [], `operation ${index} value`));
             // `remove` with a value array removes only those members (Entra's form, E51); without one, all (RFC, E60).
-            else if (operation.value !== undefined) membershipChanged += await groups.removeMembers(store, ctx, group._id, membersOf(operation.value, `operation ${index} value`).map((m) => m.value));
-            else membershipChanged += await groups.removeMembers(store, ctx, group._id);
+            else if (operation.value !== undefined) membershipChanged += await groups.removeMembers(store, ctx, group, membersOf(operation.value, `operation ${index} value`).map((m) => m.value));
+            else membershipChanged += await groups.removeMembers(store, ctx, group);
             continue;
           }
           const filtered = path ? MEMBERS_FILTER_PATH.exec(path) : null;
           if (filtered) {
             if (op !== 'remove') throw badRequest('invalidPath', `operation ${index}: members[...] can only be removed; add members through "members"`);
-            membershipChanged += await groups.removeMembers(store, ctx, group._id, memberIdsOfFilter(filtered[1], index));
+            membershipChanged += await groups.removeMembers(store, ctx, group, memberIdsOfFilter(filtered[1], index));
             continue;
           }
           if (!path && operation.value !== null && typeof operation.value === 'object' && !Array.isArray(operation.value)) {

@@ -6,7 +6,7 @@ import type { Request, Response } from 'express';
 import type { Principal } from '../auth/bearer';
 import type { RequestContext } from '../services/context';
 import { badRequest, ScimError } from './errors';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './schema';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SEARCH_REQUEST } from './schema';
 
 /** The service context of an authenticated SCIM request. */
 export function contextOf(req: Request, res: Response): RequestContext {
@@ -78,6 +78,15 @@ export function listParamsOf(source: Record<string, unknown>): ListParams {
     attributes: source.attributes,
     excludedAttributes: source.excludedAttributes,
   };
+}
+
+/** List parameters from a `POST .search` body, which must be a SearchRequest (RFC 7644 §3.4.3): 400 otherwise. */
+export function searchParamsOf(body: unknown): ListParams {
+  const schemas = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as { schemas?: unknown }).schemas : undefined;
+  if (!Array.isArray(schemas) || !schemas.includes(SEARCH_REQUEST)) {
+    throw badRequest('invalidSyntax', `the body of a search must be a SearchRequest with "schemas": ["${SEARCH_REQUEST}"]`);
+  }
+  return listParamsOf(body as Record<string, unknown>);
 }
 
 /** The version pinned by `If-Match` (`W/"3"`, `"3"`), `undefined` when absent or `*`. */

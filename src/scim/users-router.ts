@@ -9,15 +9,17 @@ import * as users from '../services/users';
 import type { UserAttributes } from '../services/users';
 import { badRequest, notFound, ScimError } from './errors';
 import { renderUser, etagOf, type ScimResource } from './render';
-import { applySelection, isSelected, parseAttributeList } from './selection';
-import { baseUrlOf, contextOf, ifMatchVersion, ifNoneMatchHits, listParamsOf, sendScim, type ListParams } from './request';
+import { applySelection, isSelected, parseAttributeList, type AttributeSelection } from './selection';
+import { baseUrlOf, contextOf, ifMatchVersion, ifNoneMatchHits, listParamsOf, searchParamsOf, sendScim, type ListParams } from './request';
 import { CORE_USER, ENTERPRISE_USER, LIFECYCLE_USER, LIST_RESPONSE, userSchema } from './schema';
 import { guardFilter, guardPatchPath, guardSortBy } from './guards';
 import { translateFilter } from './filter';
 import { translateSort } from './sort';
 import { andQuery } from '../store/query';
 import { methodNotAllowed } from '../http/error-handler';
+import { organizationOf } from '../services/organizations';
 import { asyncHandler } from '../http/async-handler';
+import { booleanStringsInPatch, booleanStringsInUser } from './quirks';
 
 export const USER_SCHEMA_URNS = [CORE_USER, ENTERPRISE_USER, LIFECYCLE_USER] as const;
 
@@ -38,7 +40,7 @@ export function coerceUser(body: unknown): UserAttributes {
   let coerced: Record<string, unknown>;
   try {
     const UserSchema = userSchema();
-    coerced = JSON.parse(JSON.stringify(new UserSchema(body, 'in')));
+    coerced = JSON.parse(JSON.stringify(new UserSchema(booleanStringsInUser(body), 'in')));
   } catch (error) {
     if (error instanceof TypeError) throw badRequest('invalidValue', error.message);
     throw error;
@@ -65,16 +67,18 @@ function refuseGroupsPatch(operations: Array<{ path?: unknown; value?: unknown }
   });
 }
 
+/** Renders users with their groups, loading memberships only when `groups` will be shown (also used by `/.search`). */
+export async function renderUserResources(store: Store, base: string, docs: UserDoc[], include?: AttributeSelection, exclude?: AttributeSelection) {
+  const withGroups = isSelected('groups', include, exclude);
+  const groups = withGroups && docs.length > 0 ? await users.groupsOfUsers(store, docs[0].orgId, docs.map((d) => d._id)) : undefined;
+  return docs.map((doc) => applySelection(renderUser(doc, base, groups?.get(doc._id)), include, exclude));
+}
+
 export function usersRouter({ store, publicUrl }: ScimRouterDeps): Router {
   const router = Router();
 
-  /** Renders users with their groups, loading memberships only when `groups` will be shown. */
-  async function renderUsers(req: Request, docs: UserDoc[], include?: ReturnType<typeof parseAttributeList>, exclude?: ReturnType<typeof parseAttributeList>) {
-    const base = baseUrlOf(req, publicUrl);
-    const withGroups = isSelected('groups', include, exclude);
-    const groups = withGroups && docs.length > 0 ? await users.groupsOfUsers(store, docs[0].orgId, docs.map((d) => d._id)) : undefined;
-    return docs.map((doc) => applySelection(renderUser(doc, base, groups?.get(doc._id)), include, exclude));
-  }
+  const renderUsers = (req: Request, docs: UserDoc[], include?: AttributeSelection, exclude?: AttributeSelection) =>
+    renderUserResources(store, baseUrlOf(req, publicUrl), docs, include, exclude);
 
   async function list(req: Request, res: Response, params: ListParams) {
     const ctx = contextOf(req, res);
@@ -120,16 +124,14 @@ export function usersRouter({ store, publicUrl }: ScimRouterDeps): Router {
       asyncHandler(async (req, res) => {
         const ctx = contextOf(req, res);
         const attrs = coerceUser(req.body);
-        const org = await store.organizations.findOne({ _id: ctx.orgId });
-        if (!org) throw new ScimError(401, undefined, 'authentication required: send a valid bearer token');
-        await sendUser(req, res, await users.createUser(store, ctx, org, attrs), 201);
+        await sendUser(req, res, await users.createUser(store, ctx, await organizationOf(store, ctx), attrs), 201);
       }),
     )
     .all(methodNotAllowed('GET', 'POST'));
 
   router
     .route('/.search')
-    .post(asyncHandler((req, res) => list(req, res, listParamsOf(req.body ?? {}))))
+    .post(asyncHandler((req, res) => list(req, res, searchParamsOf(req.body))))
     .all(methodNotAllowed('POST'));
 
   router
@@ -148,19 +150,22 @@ export function usersRouter({ store, publicUrl }: ScimRouterDeps): Router {
       asyncHandler(async (req, res) => {
         const attrs = coerceUser(req.body);
         // PUT replaces an existing resource; it never creates one with a client-chosen id (RELIABILITY.md 0.9).
-        const doc = await users.updateUser(store, contextOf(req, res), req.params.id, () => attrs, ifMatchVersion(req));
+        const ctx = contextOf(req, res);
+        const doc = await users.updateUser(store, ctx, await organizationOf(store, ctx), req.params.id, () => attrs, ifMatchVersion(req));
         if (!doc) throw notFound(`User ${req.params.id} not found`);
         await sendUser(req, res, doc);
       }),
     )
     .patch(
       asyncHandler(async (req, res) => {
-        const patch = new SCIMMY.Messages.PatchOp(req.body);
+        const patch = new SCIMMY.Messages.PatchOp(booleanStringsInPatch(req.body));
         refuseGroupsPatch(patch.Operations as Array<{ path?: unknown; value?: unknown }>);
         const base = baseUrlOf(req, publicUrl);
+        const ctx = contextOf(req, res);
         const doc = await users.updateUser(
           store,
-          contextOf(req, res),
+          ctx,
+          await organizationOf(store, ctx),
           req.params.id,
           async (current) => {
             const UserSchema = userSchema();
@@ -181,7 +186,7 @@ export function usersRouter({ store, publicUrl }: ScimRouterDeps): Router {
         if (pinned !== undefined && (await found(req, res)).version !== pinned) {
           throw new ScimError(412, undefined, 'If-Match does not match the current version of the resource');
         }
-        if (!(await users.unlinkUser(store, ctx, req.params.id))) throw notFound(`User ${req.params.id} not found`);
+        if (!(await users.unlinkUser(store, ctx, await organizationOf(store, ctx), req.params.id))) throw notFound(`User ${req.params.id} not found`);
         res.status(204).end();
       }),
     )

@@ -10,6 +10,7 @@ import type { GroupDoc, MembershipDoc } from '../store/documents';
 import { DomainError } from '../domain/errors';
 import type { RequestContext } from './context';
 import { caseKey } from './users';
+import { reevaluateLicenses } from './lifecycle';
 
 export interface GroupAttributes {
   displayName: string;
@@ -79,7 +80,7 @@ export async function createGroup(store: Store, ctx: RequestContext, attrs: Grou
     if (error instanceof DuplicateKeyError) throw conflict(attrs.displayName);
     throw error;
   }
-  await insertMemberships(store, ctx, doc, [...resolved.values()]);
+  await relicense(store, ctx, doc, await insertMemberships(store, ctx, doc, [...resolved.values()]));
   return doc;
 }
 
@@ -100,8 +101,8 @@ export function membersOf(store: Store, orgId: string, groupId: string): Promise
   return store.memberships.find({ orgId, groupId }, { sort: { added: 1, _id: 1 } });
 }
 
-async function insertMemberships(store: Store, ctx: RequestContext, group: GroupDoc, members: MemberInput[]): Promise<number> {
-  if (members.length === 0) return 0;
+async function insertMemberships(store: Store, ctx: RequestContext, group: GroupDoc, members: MemberInput[]): Promise<string[]> {
+  if (members.length === 0) return [];
   const ids = members.map((m) => membershipId(group._id, m.value));
   const existing = new Set((await store.memberships.find({ _id: { $in: ids } }, { projection: { _id: 1 } })).map((m) => m._id));
   const docs: MembershipDoc[] = members
@@ -118,15 +119,15 @@ async function insertMemberships(store: Store, ctx: RequestContext, group: Group
     }));
   try {
     await store.memberships.insertMany(docs);
-    return docs.length;
+    return docs.map((d) => d.value);
   } catch (error) {
     if (!(error instanceof DuplicateKeyError)) throw error;
     // A concurrent request added some of the same members: add the rest one by one; a member is never duplicated (E53).
-    let added = 0;
+    const added: string[] = [];
     for (const doc of docs) {
       try {
         await store.memberships.insertOne(doc);
-        added++;
+        added.push(doc.value);
       } catch (e) {
         if (!(e instanceof DuplicateKeyError)) throw e;
       }
@@ -135,17 +136,40 @@ async function insertMemberships(store: Store, ctx: RequestContext, group: Group
   }
 }
 
+/**
+ * Group-based licensing (DESIGN.md §2): when the members of a licensing group change, the accounts that joined or
+ * left get their license re-decided — granted while a seat is free, revoked when no licensing group remains.
+ * `always` re-decides even when the group is not (or no longer) a licensing group, e.g. after a rename.
+ */
+async function relicense(store: Store, ctx: RequestContext, group: Pick<GroupDoc, 'displayNameKey'>, accountIds: string[], always = false): Promise<void> {
+  if (accountIds.length === 0) return;
+  const org = await store.organizations.findOne({ _id: ctx.orgId });
+  if (!org || org.licenseMode !== 'groups') return;
+  if (!always && !org.licenseGroups.includes(group.displayNameKey)) return;
+  await reevaluateLicenses(store, ctx, org, accountIds);
+}
+
 /** Adds members that are not yet in the group; returns how many were added. */
 export async function addMembers(store: Store, ctx: RequestContext, group: GroupDoc, members: MemberInput[]): Promise<number> {
   const resolved = await resolveMembers(store, ctx, members);
-  return insertMemberships(store, ctx, group, [...resolved.values()]);
+  const added = await insertMemberships(store, ctx, group, [...resolved.values()]);
+  await relicense(store, ctx, group, added);
+  return added.length;
 }
 
 /** Removes the listed members (all members when `values` is undefined); returns how many were removed. */
-export function removeMembers(store: Store, ctx: RequestContext, groupId: string, values?: string[]): Promise<number> {
-  const query: Query = { orgId: ctx.orgId, groupId };
+export async function removeMembers(store: Store, ctx: RequestContext, group: GroupDoc, values?: string[]): Promise<number> {
+  const query: Query = { orgId: ctx.orgId, groupId: group._id };
   if (values) query.value = { $in: values };
-  return store.memberships.deleteMany(query);
+  // Named members are looked up by membership id (indexed), so the cost follows the request, not the group size.
+  const lookup: Query = values ? { _id: { $in: values.map((v) => membershipId(group._id, v)) }, orgId: ctx.orgId } : query;
+  const leaving = (await store.memberships.find(lookup, { projection: { value: 1 } })).map((m) => m.value);
+  if (leaving.length === 0) return 0;
+  const removed = await store.memberships.deleteMany(
+    values ? { _id: { $in: leaving.map((v) => membershipId(group._id, v)) }, orgId: ctx.orgId } : query,
+  );
+  await relicense(store, ctx, group, leaving);
+  return removed;
 }
 
 /** Makes the membership exactly `members` (PUT, and PATCH replace of `members`); idempotent (E55). */
@@ -153,9 +177,10 @@ export async function replaceMembers(store: Store, ctx: RequestContext, group: G
   const resolved = await resolveMembers(store, ctx, members);
   const current = await store.memberships.find({ orgId: ctx.orgId, groupId: group._id }, { projection: { _id: 1, value: 1 } });
   const stale = current.filter((m) => !resolved.has(m.value)).map((m) => m.value);
-  const removed = stale.length > 0 ? await removeMembers(store, ctx, group._id, stale) : 0;
+  const removed = stale.length > 0 ? await removeMembers(store, ctx, group, stale) : 0;
   const added = await insertMemberships(store, ctx, group, [...resolved.values()]);
-  return removed + added;
+  await relicense(store, ctx, group, added);
+  return removed + added.length;
 }
 
 /** Records that the group changed (membership), bumping its version. */
@@ -190,6 +215,11 @@ export async function updateGroup(
       if (written) {
         if (written.displayName !== current.displayName) {
           await store.memberships.updateMany({ orgId: ctx.orgId, groupId: id }, { $set: { groupDisplay: written.displayName } });
+          // A rename can make a group a licensing group, or stop it being one.
+          if (written.displayNameKey !== current.displayNameKey) {
+            const members = (await store.memberships.find({ orgId: ctx.orgId, groupId: id }, { projection: { value: 1 } })).map((m) => m.value);
+            await relicense(store, ctx, written, members, true);
+          }
         }
         return written;
       }
@@ -206,7 +236,9 @@ export async function updateGroup(
 export async function deleteGroup(store: Store, ctx: RequestContext, id: string): Promise<boolean> {
   const deleted = await store.groups.deleteOne({ _id: id, ...groupScope(ctx) });
   if (!deleted) return false;
+  const members = (await store.memberships.find({ orgId: ctx.orgId, groupId: id }, { projection: { value: 1 } })).map((m) => m.value);
   await store.memberships.deleteMany({ orgId: ctx.orgId, groupId: id });
+  await relicense(store, ctx, deleted, members);
   // A group may itself be a member of other groups.
   await store.memberships.deleteMany({ orgId: ctx.orgId, value: id });
   return true;

@@ -8,6 +8,9 @@ import { DuplicateKeyError } from '../store/port';
 import type { OrganizationDoc } from '../store/documents';
 import type { Config } from '../config';
 import { storeToken } from '../auth/tokens';
+import { DomainError } from '../domain/errors';
+import type { RequestContext } from './context';
+import { ensureSeatSlots } from './seats';
 
 type OrgSettings = Config['bootstrap']['org'];
 
@@ -23,7 +26,6 @@ export async function ensureOrganization(store: Store, settings: OrgSettings, ss
       name: settings.name,
       domains: settings.domains,
       seats: settings.seats,
-      seatsAvailable: settings.seats,
       licenseMode: settings.licenseMode,
       licenseGroups: settings.licenseGroups,
       deprovision: settings.deprovision,
@@ -32,6 +34,7 @@ export async function ensureOrganization(store: Store, settings: OrgSettings, ss
     };
     try {
       await store.organizations.insertOne(doc);
+      await ensureSeatSlots(store, doc);
       return doc;
     } catch (error) {
       // Another process bootstrapped the same organization first.
@@ -50,9 +53,9 @@ export async function ensureOrganization(store: Store, settings: OrgSettings, ss
         deprovision: settings.deprovision,
         ...(ssoSecret ? { ssoSecret } : {}),
       },
-      $inc: { seatsAvailable: settings.seats - existing.seats },
     },
   );
+  await ensureSeatSlots(store, updated ?? existing);
   return updated ?? existing;
 }
 
@@ -66,6 +69,15 @@ export async function bootstrap(store: Store, config: Config): Promise<Organizat
   }
   if (adminToken) await storeToken(store, adminToken, { orgId: organization._id, kind: 'admin' });
   return organization;
+}
+
+/**
+ * The caller's organization. A token whose organization is gone is as good as no token: 401, not an internal error.
+ */
+export async function organizationOf(store: Store, ctx: Pick<RequestContext, 'orgId'>): Promise<OrganizationDoc> {
+  const org = await store.organizations.findOne({ _id: ctx.orgId });
+  if (!org) throw new DomainError('unauthenticated', 'authentication required: send a valid bearer token');
+  return org;
 }
 
 /** A new directory connection id for an organization. */

@@ -8,6 +8,10 @@ import type { Query, Sort, Store } from '../store/port';
 import { DuplicateKeyError } from '../store/port';
 import type { OrganizationDoc, UserDoc } from '../store/documents';
 import { DomainError } from '../domain/errors';
+import { decideDeprovision, decideProvision, initialState } from '../domain/lifecycle';
+import { completeEffects, decisionUpdate, isEntitled, stateOf } from './lifecycle';
+import { auditEvent } from './audit';
+import { claimSeat, releaseSeat } from './seats';
 import type { RequestContext } from './context';
 
 /** The client-writable part of a user: core attributes and the enterprise extension. */
@@ -50,26 +54,41 @@ export function isManaged(org: OrganizationDoc, attrs: UserAttributes): boolean 
 /**
  * Creates the user, or links an account of the organization that exists without a SCIM link (e.g. from SSO first
  * login or an earlier DELETE) — DESIGN.md §3. A userName already linked to a directory connection is a conflict.
+ * The new or re-linked account's lifecycle follows its `active` (a re-link with `active: true` reactivates it).
  */
 export async function createUser(store: Store, ctx: RequestContext, org: OrganizationDoc, attrs: UserAttributes): Promise<UserDoc> {
   const derived = derivedFields(attrs);
+  const active = attrs.scim.active !== false;
   const existing = await store.users.findOne({ orgId: ctx.orgId, userNameKey: derived.userNameKey });
   if (existing) {
     if (existing.connectionId !== undefined) {
       throw new DomainError('conflict', `a user with userName "${attrs.scim.userName}" already exists`);
     }
+    const current = await completeEffects(store, ctx, org, existing);
+    const state = stateOf(current);
+    const entitled = await isEntitled(store, org, { _id: current._id, connectionId: ctx.connectionId });
+    const decision = active ? decideProvision(state, entitled) : decideDeprovision(state, org);
     const linked = await store.users.updateOne(
-      { _id: existing._id, orgId: ctx.orgId, version: existing.version, connectionId: { $exists: false } },
+      { _id: current._id, orgId: ctx.orgId, version: current.version, connectionId: { $exists: false } },
       {
-        $set: { ...attrs, ...derived, connectionId: ctx.connectionId, lastModified: ctx.now },
+        $set: { ...attrs, ...derived, connectionId: ctx.connectionId, lastModified: ctx.now, ...decisionUpdate(ctx, current, decision) },
         $inc: { version: 1 },
       },
     );
     if (!linked) throw new DomainError('conflict', `a user with userName "${attrs.scim.userName}" already exists`);
-    return linked;
+    return completeEffects(store, ctx, org, linked);
   }
+  const id = uuidv7();
+  const managed = isManaged(org, attrs);
+  const entitled = await isEntitled(store, org, { _id: id, connectionId: ctx.connectionId });
+  const { next, effects } = initialState(managed, active, entitled, org);
+  // The seat is claimed before the account exists, so a new account is stored once, already licensed or waiting.
+  // A crash between the two leaves a seat held by nobody, which the start-up reconciliation releases.
+  let license = next.license;
+  if (effects.wantSeat) license = (await claimSeat(store, org, id, ctx.now)) ? 'licensed' : 'pending_seat';
+  const state = { ...next, license };
   const doc: UserDoc = {
-    _id: uuidv7(),
+    _id: id,
     orgId: ctx.orgId,
     version: 1,
     created: ctx.now,
@@ -78,22 +97,28 @@ export async function createUser(store: Store, ctx: RequestContext, org: Organiz
     ...derived,
     ...attrs,
     lifecycle: {
-      managed: isManaged(org, attrs),
-      accountStatus: attrs.scim.active === false ? 'deactivated' : 'active',
-      siteAccess: 'active',
-      license: 'free',
+      ...state,
+      ...(license === 'pending_seat' ? { pendingSince: ctx.now } : {}),
+      ...(state.accountStatus === 'deactivated' ? { deactivatedAt: ctx.now, deactivatedBy: `${ctx.actor.kind}:${ctx.actor.id}` } : {}),
+      pendingEffects: {
+        wantSeat: false,
+        releaseSeat: false,
+        revokeSessions: false,
+        audit: auditEvent(ctx, 'account.created', { kind: 'user', id }, undefined, { ...state }),
+      },
     },
   };
   if (doc.enterprise === undefined) delete doc.enterprise;
   try {
     await store.users.insertOne(doc);
   } catch (error) {
+    if (license === 'licensed') await releaseSeat(store, org, id);
     if (error instanceof DuplicateKeyError) {
       throw new DomainError('conflict', `a user with userName "${attrs.scim.userName}" already exists`);
     }
     throw error;
   }
-  return doc;
+  return completeEffects(store, ctx, org, doc);
 }
 
 /** The user with SCIM id `id` visible to this connection, or `null`. */
@@ -105,33 +130,45 @@ export function getUser(store: Store, ctx: RequestContext, id: string): Promise<
  * Read-modify-write of one user: `change` receives the current document and returns the new attributes. The write
  * is conditional on the version read; when another request won the race the change is recomputed on fresh data,
  * unless the client pinned a version with If-Match, in which case the mismatch is reported (412).
+ *
+ * A change of `active` is a lifecycle transition (deprovision or provision, DESIGN.md §3), decided by comparing the
+ * desired value with the stored one — so PATCH and PUT share this path and a repeat changes nothing. It is written in
+ * the same conditional update as the attributes, and its effects are completed before this returns.
  * Returns `null` when the user does not exist for this connection.
  */
 export async function updateUser(
   store: Store,
   ctx: RequestContext,
+  org: OrganizationDoc,
   id: string,
   change: (current: UserDoc) => Promise<UserAttributes | undefined> | UserAttributes | undefined,
   ifMatchVersion?: number,
 ): Promise<UserDoc | null> {
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-    const current = await getUser(store, ctx, id);
-    if (!current) return null;
-    if (ifMatchVersion !== undefined && current.version !== ifMatchVersion) {
-      throw new DomainError('version_mismatch', `the user has changed (version ${current.version}); read it again`);
+    const found = await getUser(store, ctx, id);
+    if (!found) return null;
+    if (ifMatchVersion !== undefined && found.version !== ifMatchVersion) {
+      throw new DomainError('version_mismatch', `the user has changed (version ${found.version}); read it again`);
     }
+    // Finish whatever an earlier, interrupted change left pending before deciding anything new.
+    const current = await completeEffects(store, ctx, org, found);
     const next = await change(current);
     if (!next) return current;
+    // A replacement that leaves `active` out does not (de)provision anybody by omission.
+    if (next.scim.active === undefined && current.scim.active !== undefined) next.scim.active = current.scim.active;
     const set: Record<string, unknown> = { scim: next.scim, ...derivedFields(next), lastModified: ctx.now };
+    const desired = next.scim.active !== false;
+    if (desired !== (current.scim.active !== false)) {
+      const state = stateOf(current);
+      const decision = desired ? decideProvision(state, await isEntitled(store, org, current)) : decideDeprovision(state, org);
+      Object.assign(set, decisionUpdate(ctx, current, decision));
+    }
     const update: Record<string, unknown> = { $set: set, $inc: { version: 1 } };
     if (next.enterprise && Object.keys(next.enterprise).length > 0) set.enterprise = next.enterprise;
     else if (current.enterprise) update.$unset = { enterprise: true };
-    if (current.lifecycle && next.scim.active !== undefined && next.scim.active !== current.scim.active) {
-      set['lifecycle.accountStatus'] = next.scim.active ? 'active' : 'deactivated';
-    }
     try {
       const written = await store.users.updateOne({ _id: id, ...userScope(ctx), version: current.version }, update);
-      if (written) return written;
+      if (written) return completeEffects(store, ctx, org, written);
     } catch (error) {
       if (error instanceof DuplicateKeyError) {
         throw new DomainError('conflict', `a user with userName "${next.scim.userName}" already exists`);
@@ -147,23 +184,26 @@ export async function updateUser(
 
 /**
  * DELETE: unlinks the account from this directory connection (it disappears from SCIM: a later GET is 404) and
- * deprovisions it as `active: false` would. Account data is never erased by SCIM (DESIGN.md §3).
+ * deprovisions it as `active: false` would — an unmanaged account loses site access instead of being suspended — and
+ * drops its group memberships. Account data is never erased by SCIM (DESIGN.md §3).
  * Returns `false` when the user does not exist for this connection.
  */
-export async function unlinkUser(store: Store, ctx: RequestContext, id: string): Promise<boolean> {
-  const current = await getUser(store, ctx, id);
-  if (!current) return false;
-  const unlinked = await store.users.updateOne(
-    { _id: id, ...userScope(ctx) },
-    {
-      $unset: { connectionId: true },
-      $set: { 'scim.active': false, 'lifecycle.accountStatus': 'deactivated', lastModified: ctx.now },
-      $inc: { version: 1 },
-    },
-  );
-  if (!unlinked) return false;
-  await store.memberships.deleteMany({ orgId: ctx.orgId, value: id });
-  return true;
+export async function unlinkUser(store: Store, ctx: RequestContext, org: OrganizationDoc, id: string): Promise<boolean> {
+  for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+    const found = await getUser(store, ctx, id);
+    if (!found) return false;
+    const current = await completeEffects(store, ctx, org, found);
+    const lifecycle = decisionUpdate(ctx, current, decideDeprovision(stateOf(current), org, true));
+    const unlinked = await store.users.updateOne(
+      { _id: id, ...userScope(ctx), version: current.version },
+      { $unset: { connectionId: true }, $set: { 'scim.active': false, lastModified: ctx.now, ...lifecycle }, $inc: { version: 1 } },
+    );
+    if (!unlinked) continue;
+    await store.memberships.deleteMany({ orgId: ctx.orgId, value: id });
+    await completeEffects(store, ctx, org, unlinked);
+    return true;
+  }
+  throw new DomainError('version_mismatch', 'the user is being changed by other requests; retry');
 }
 
 /** One page of users matching `query` (already scoped), with the true total. `limit` 0 counts only. */

@@ -19,10 +19,8 @@ export interface OrganizationDoc {
   name: string;
   /** Claimed (verified) email domains, lower-case. */
   domains: string[];
-  /** Seats bought for the Enterprise. */
+  /** Seats bought for the Enterprise; each is a {@link SeatDoc} slot. */
   seats: number;
-  /** Seats not held by a licensed account; granted and released atomically with `$inc`. */
-  seatsAvailable: number;
   licenseMode: LicenseMode;
   /** displayNames (lower-case) of the groups bound to the Enterprise license, in `groups` mode. */
   licenseGroups: string[];
@@ -74,7 +72,45 @@ export interface UserDoc {
     lastActive?: Date;
     deactivatedAt?: Date;
     deactivatedBy?: string;
+    /** When the account started waiting for a seat; the oldest waiter is promoted first. */
+    pendingSince?: Date;
+    /**
+     * Set in the same write as a state change whose effects (seat, sessions, audit) are not all done yet, and
+     * cleared once they are: a retry, or the start-up sweep, completes whatever a crash left half-done.
+     */
+    pendingEffects?: { releaseSeat: boolean; revokeSessions: boolean; wantSeat: boolean; audit?: AuditEventDoc };
   };
+}
+
+/**
+ * One Enterprise seat. A seat is held when `holderKey` is set; claiming is one conditional update on a free slot, so
+ * the seat count can never be exceeded, and releasing matches the holder, so a seat is freed exactly once.
+ */
+export interface SeatDoc {
+  /** `${orgId}:${slot}`. */
+  _id: string;
+  orgId: string;
+  slot: number;
+  /** The account holding the seat. */
+  holder?: string;
+  /** `${orgId}:${holder}`, unique: an account never holds two seats. */
+  holderKey?: string;
+  since?: Date;
+}
+
+/** An enterprise (or ordinary) workspace: the content whose access the license decides. */
+export interface WorkspaceDoc {
+  _id: string;
+  orgId: string;
+  name: string;
+  enterprise: boolean;
+  /** Account ids of the workspace admins. */
+  admins: string[];
+  /** Account ids of named guests, who may read it without a license. */
+  guests: string[];
+  /** Account ids of authors of content in the workspace, shown with their current state. */
+  authors: string[];
+  created: Date;
 }
 
 export interface GroupDoc {

@@ -9,7 +9,7 @@
  * failures: {@link DuplicateKeyError} for a unique-index violation, {@link StoreUnavailableError} when the store
  * cannot be reached. Documents are plain objects: no adapter type ever leaves the adapter.
  */
-import type { AuditEventDoc, GroupDoc, MembershipDoc, OrganizationDoc, TokenDoc, UserDoc } from './documents';
+import type { AuditEventDoc, GroupDoc, MembershipDoc, OrganizationDoc, SeatDoc, TokenDoc, UserDoc, WorkspaceDoc } from './documents';
 
 /** A MongoDB-dialect query (`{field: value}`, `$and`, `$or`, `$nor`, `$elemMatch`, `$regex` as RegExp, ...). */
 export type Query = Record<string, unknown>;
@@ -37,7 +37,11 @@ export interface Collection<T extends { _id: string }> {
   count(query: Query): Promise<number>;
   /** Inserts one document; throws {@link DuplicateKeyError} when a unique index would be violated. */
   insertOne(doc: T): Promise<void>;
-  /** Inserts many documents (bulk loading); throws {@link DuplicateKeyError} on the first violation. */
+  /**
+   * Inserts many documents (bulk loading); throws {@link DuplicateKeyError} on the first violation. Whether the
+   * documents before the violating one were stored differs by adapter (MongoDB keeps them, NeDB none): callers that
+   * care re-check or fall back to `insertOne`.
+   */
   insertMany(docs: T[]): Promise<void>;
   /**
    * Atomically applies `update` to the first document matching `query` and returns the document after the update,
@@ -62,6 +66,8 @@ export interface Store {
   readonly groups: Collection<GroupDoc>;
   readonly memberships: Collection<MembershipDoc>;
   readonly audit: Collection<AuditEventDoc>;
+  readonly seats: Collection<SeatDoc>;
+  readonly workspaces: Collection<WorkspaceDoc>;
   /** Resolves when the store answers; throws {@link StoreUnavailableError} otherwise. Used by `/readyz`. */
   ping(): Promise<void>;
   /** Flushes and closes; the store must not be used afterwards. */

@@ -33,7 +33,7 @@ export function makeOrg(id: string, seats = 10, overrides: Partial<OrganizationD
     name: `Org ${id}`,
     domains: ['example.com'],
     seats,
-    seatsAvailable: seats,
+    
     licenseMode: 'provision',
     licenseGroups: [],
     deprovision: 'account',
@@ -85,6 +85,8 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         store.groups.deleteMany({}),
         store.memberships.deleteMany({}),
         store.audit.deleteMany({}),
+        store.seats.deleteMany({}),
+        store.workspaces.deleteMany({}),
       ]);
     });
 
@@ -302,16 +304,35 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(stored?.scim.title).toBe(winners[0]!.scim.title);
       });
 
-      test('seat counter: 50 concurrent guarded grants against 10 seats, exactly 10 succeed', async () => {
-        await store.organizations.insertOne(makeOrg('o1', 10));
-        const grants = await Promise.all(
-          Array.from({ length: 50 }, () =>
-            store.organizations.updateOne({ _id: 'o1', seatsAvailable: { $gt: 0 } }, { $inc: { seatsAvailable: -1 } }),
+      test('seat slots: 50 concurrent claims of a free slot against 10 slots, exactly 10 succeed; a release frees once', async () => {
+        await store.seats.insertMany(Array.from({ length: 10 }, (_, slot) => ({ _id: `o1:${slot}`, orgId: 'o1', slot })));
+        const claims = await Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            store.seats.updateOne({ orgId: 'o1', holderKey: { $exists: false } }, { $set: { holder: `u${i}`, holderKey: `o1:u${i}` } }),
           ),
         );
-        expect(grants.filter((g) => g !== null)).toHaveLength(10);
-        expect(grants.filter((g) => g !== null).map((g) => g!.seatsAvailable).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-        expect((await store.organizations.findOne({ _id: 'o1' }))?.seatsAvailable).toBe(0);
+        const winners = claims.filter((c) => c !== null);
+        expect(winners).toHaveLength(10);
+        expect(new Set(winners.map((w) => w!.slot)).size).toBe(10);
+        expect(await store.seats.count({ orgId: 'o1', holderKey: { $exists: true } })).toBe(10);
+        const holder = winners[0]!.holderKey!;
+        const releases = await Promise.all([1, 2, 3].map(() => store.seats.updateOne({ holderKey: holder }, { $unset: { holder: true, holderKey: true } })));
+        expect(releases.filter((r) => r !== null)).toHaveLength(1);
+        expect(await store.seats.count({ orgId: 'o1', holderKey: { $exists: true } })).toBe(9);
+      });
+
+      test('seat slots: the sparse unique holderKey refuses a second seat for the same holder', async () => {
+        await store.seats.insertMany([0, 1].map((slot) => ({ _id: `o1:${slot}`, orgId: 'o1', slot })));
+        await store.seats.updateOne({ _id: 'o1:0' }, { $set: { holder: 'u1', holderKey: 'o1:u1' } });
+        await expect(store.seats.updateOne({ _id: 'o1:1' }, { $set: { holder: 'u1', holderKey: 'o1:u1' } })).rejects.toBeInstanceOf(DuplicateKeyError);
+      });
+
+      test('equality on an element of an indexed array field (emailKeys) finds the document', async () => {
+        await store.users.insertOne(makeUser('u1', { emailKeys: ['a@example.com', 'b@example.com'] }));
+        expect((await store.users.find({ orgId: 'org1', emailKeys: 'b@example.com' })).map((u) => u._id)).toEqual(['u1']);
+        await store.users.updateOne({ _id: 'u1' }, { $set: { emailKeys: ['c@example.com'] } });
+        expect(await store.users.count({ orgId: 'org1', emailKeys: 'b@example.com' })).toBe(0);
+        expect(await store.users.count({ orgId: 'org1', emailKeys: 'c@example.com' })).toBe(1);
       });
 
       test('unique {orgId, userNameKey}: DuplicateKeyError within an organization, allowed across organizations', async () => {

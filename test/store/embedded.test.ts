@@ -19,7 +19,7 @@ describe('embedded store on disk', () => {
     const first = await openEmbeddedStore({ dataDir: dir });
     await first.organizations.insertOne(makeOrg('o1', 3));
     await first.users.insertOne(makeUser('u1', { userNameKey: 'alice' }));
-    await first.organizations.updateOne({ _id: 'o1', seatsAvailable: { $gt: 0 } }, { $inc: { seatsAvailable: -1 } });
+    await first.organizations.updateOne({ _id: 'o1' }, { $inc: { seats: -1 } });
     await first.users.deleteOne({ _id: 'nobody' });
     await first.close();
 
@@ -28,7 +28,7 @@ describe('embedded store on disk', () => {
       const user = await second.users.findOne({ userNameKey: 'alice' });
       expect(user).toEqual(makeUser('u1', { userNameKey: 'alice' }));
       expect(user!.created).toBeInstanceOf(Date);
-      expect((await second.organizations.findOne({ _id: 'o1' }))?.seatsAvailable).toBe(2);
+      expect((await second.organizations.findOne({ _id: 'o1' }))?.seats).toBe(2);
       await expect(second.users.insertOne(makeUser('u2', { userNameKey: 'alice' }))).rejects.toMatchObject({ name: 'DuplicateKeyError' });
     } finally {
       await second.close();

@@ -12,10 +12,12 @@ import path from 'node:path';
 import { INDEXES } from '../indexes';
 import type { Collection, FindOptions, Query, Store, Update } from '../port';
 import { DuplicateKeyError } from '../port';
-import type { AuditEventDoc, GroupDoc, MembershipDoc, OrganizationDoc, TokenDoc, UserDoc } from '../documents';
+import type { AuditEventDoc, GroupDoc, MembershipDoc, OrganizationDoc, SeatDoc, TokenDoc, UserDoc, WorkspaceDoc } from '../documents';
 
 /** Compaction rewrites the append-only file so it does not grow without bound. */
 const COMPACTION_INTERVAL_MS = 10 * 60 * 1000;
+/** Documents removed per NeDB call in `deleteMany`. */
+const DELETE_CHUNK = 1000;
 
 /**
  * Rewrites the parts of a MongoDB query NeDB reads differently:
@@ -130,8 +132,17 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
     return removed === 1 ? (doc as T) : null;
   }
 
-  deleteMany(query: Query): Promise<number> {
-    return this.db.removeAsync(toNedbQuery(query), { multi: true });
+  /**
+   * Removes by id in chunks: NeDB's own multi-remove spreads every candidate into one function call, which overflows
+   * the stack past ~120k candidates (seen with group memberships at 100k users).
+   */
+  async deleteMany(query: Query): Promise<number> {
+    const ids = (await this.db.findAsync(toNedbQuery(query)).projection({ _id: 1 })).map((d) => d._id);
+    let removed = 0;
+    for (let i = 0; i < ids.length; i += DELETE_CHUNK) {
+      removed += await this.db.removeAsync({ _id: { $in: ids.slice(i, i + DELETE_CHUNK) } }, { multi: true });
+    }
+    return removed;
   }
 
   /** `inserted`: the documents being inserted, to tell an `_id` collision from a unique-field one. */
@@ -162,7 +173,8 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
     );
     await db.loadDatabaseAsync();
     for (const spec of INDEXES[name] ?? []) {
-      const fields = Object.keys(spec.fields).filter((f) => f !== '_id');
+      let fields = Object.keys(spec.fields).filter((f) => f !== '_id');
+      if (spec.multikey) fields = fields.slice(-1);
       if (fields.length === 0) continue;
       await db.ensureIndexAsync({
         fieldName: fields.length === 1 ? fields[0] : fields,
@@ -184,6 +196,8 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
     groups: await open<GroupDoc>('groups'),
     memberships: await open<MembershipDoc>('memberships'),
     audit: await open<AuditEventDoc>('audit'),
+    seats: await open<SeatDoc>('seats'),
+    workspaces: await open<WorkspaceDoc>('workspaces'),
     async ping() {
       /* an embedded store is reachable while the process runs */
     },

@@ -180,6 +180,8 @@ export async function openMongoStore(uri: string, options: MongoStoreOptions = {
     groups: new MongoCollection('groups', models.groups),
     memberships: new MongoCollection('memberships', models.memberships),
     audit: new MongoCollection('audit', models.audit),
+    seats: new MongoCollection('seats', models.seats),
+    workspaces: new MongoCollection('workspaces', models.workspaces),
     async ping() {
       try {
         const db = connection.db;

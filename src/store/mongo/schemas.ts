@@ -20,10 +20,10 @@
 import { Schema } from 'mongoose';
 import type { Connection, Model } from 'mongoose';
 import { INDEXES } from '../indexes';
-import type { AuditEventDoc, GroupDoc, MembershipDoc, OrganizationDoc, TokenDoc, UserDoc } from '../documents';
+import type { AuditEventDoc, GroupDoc, MembershipDoc, OrganizationDoc, SeatDoc, TokenDoc, UserDoc, WorkspaceDoc } from '../documents';
 
 /** Collection names, shared with `INDEXES` and used verbatim as MongoDB collection names. */
-export const COLLECTION_NAMES = ['organizations', 'tokens', 'users', 'groups', 'memberships', 'audit'] as const;
+export const COLLECTION_NAMES = ['organizations', 'tokens', 'users', 'groups', 'memberships', 'audit', 'seats', 'workspaces'] as const;
 export type CollectionName = (typeof COLLECTION_NAMES)[number];
 
 /** The model of each collection, keyed by collection name. */
@@ -34,6 +34,8 @@ export interface MongoModels {
   groups: Model<GroupDoc>;
   memberships: Model<MembershipDoc>;
   audit: Model<AuditEventDoc>;
+  seats: Model<SeatDoc>;
+  workspaces: Model<WorkspaceDoc>;
 }
 
 /** Options shared by every top-level schema; see the module comment for why each one is set. */
@@ -70,7 +72,6 @@ function organizationSchema(): Schema<OrganizationDoc> {
       name: requiredString,
       domains: stringArray,
       seats: requiredNumber,
-      seatsAvailable: requiredNumber,
       licenseMode: { type: String, enum: ['provision', 'groups'], required: true },
       licenseGroups: stringArray,
       deprovision: { type: String, enum: ['account', 'enterprise'], required: true },
@@ -106,6 +107,11 @@ function userSchema(): Schema<UserDoc> {
       lastActive: Date,
       deactivatedAt: Date,
       deactivatedBy: String,
+      pendingSince: Date,
+      pendingEffects: new Schema(
+        { releaseSeat: Boolean, revokeSessions: Boolean, wantSeat: Boolean, audit: Schema.Types.Mixed },
+        NESTED,
+      ),
     },
     NESTED,
   );
@@ -185,6 +191,29 @@ function auditSchema(): Schema<AuditEventDoc> {
   );
 }
 
+function seatSchema(): Schema<SeatDoc> {
+  return new Schema<SeatDoc>(
+    { _id: idField, orgId: requiredString, slot: requiredNumber, holder: String, holderKey: String, since: Date },
+    rootOptions('seats'),
+  );
+}
+
+function workspaceSchema(): Schema<WorkspaceDoc> {
+  return new Schema<WorkspaceDoc>(
+    {
+      _id: idField,
+      orgId: requiredString,
+      name: requiredString,
+      enterprise: { type: Boolean, required: true },
+      admins: stringArray,
+      guests: stringArray,
+      authors: stringArray,
+      created: requiredDate,
+    },
+    rootOptions('workspaces'),
+  );
+}
+
 /** Declares the indexes of `INDEXES[collection]` on `schema`, with their unique/sparse flags. */
 function declareIndexes(schema: Schema, collection: CollectionName): void {
   for (const spec of INDEXES[collection] ?? []) {
@@ -207,6 +236,8 @@ export function buildSchemas(): Record<CollectionName, Schema> {
     groups: groupSchema() as unknown as Schema,
     memberships: membershipSchema() as unknown as Schema,
     audit: auditSchema() as unknown as Schema,
+    seats: seatSchema() as unknown as Schema,
+    workspaces: workspaceSchema() as unknown as Schema,
   };
   for (const name of COLLECTION_NAMES) declareIndexes(schemas[name], name);
   return schemas;
@@ -230,5 +261,7 @@ export function createModels(connection: Connection): MongoModels {
     groups: model<GroupDoc>('groups'),
     memberships: model<MembershipDoc>('memberships'),
     audit: model<AuditEventDoc>('audit'),
+    seats: model<SeatDoc>('seats'),
+    workspaces: model<WorkspaceDoc>('workspaces'),
   };
 }

@@ -1,0 +1,143 @@
+/**
+ * The lifecycle rules of DESIGN.md §2–§3 as pure functions: given an account's state, the organization's policy and
+ * what the directory (or an admin) wants, decide the next state and the effects that must follow. No I/O here: the
+ * provisioning service applies the decision to the store.
+ *
+ * The rules decide by transition — desired `active` against stored state — not by the shape of the request, so
+ * PATCH and PUT, Okta and Entra share one code path and a repeated request is a no-op (STYLE.md habit 3).
+ */
+
+export type AccountStatus = 'active' | 'deactivated' | 'pending_deletion' | 'deleted';
+export type SiteAccess = 'invited' | 'active' | 'suspended' | 'removed';
+export type LicenseState = 'licensed' | 'free' | 'revoked' | 'pending_seat';
+
+/** The lifecycle state of one account in one organization. */
+export interface LifecycleState {
+  managed: boolean;
+  accountStatus: AccountStatus;
+  siteAccess: SiteAccess;
+  license: LicenseState;
+}
+
+export interface LifecyclePolicy {
+  /** `account`: `active: false` deactivates a managed account; `enterprise`: it only revokes the license. */
+  deprovision: 'account' | 'enterprise';
+}
+
+/**
+ * What must happen besides the new state. `wantSeat` asks the seat service for a seat (it answers `licensed` or
+ * `pending_seat`); `releaseSeat` gives a held seat back; `revokeSessions` ends every session of the account.
+ */
+export interface Effects {
+  wantSeat: boolean;
+  releaseSeat: boolean;
+  revokeSessions: boolean;
+}
+
+export interface Decision {
+  next: LifecycleState;
+  effects: Effects;
+  /** A short name for the audit log, e.g. `account.deactivated`; `undefined` when nothing changes. */
+  action?: string;
+}
+
+const NO_EFFECTS: Effects = { wantSeat: false, releaseSeat: false, revokeSessions: false };
+
+/** A license that is lost by deprovisioning becomes `revoked`, which remembers that the account had one. */
+function revoked(license: LicenseState): LicenseState {
+  return license === 'free' ? 'free' : 'revoked';
+}
+
+/** Whether the account can use enterprise content (and so should hold a seat when entitled). */
+export function hasEnterpriseAccess(state: LifecycleState): boolean {
+  return state.accountStatus === 'active' && state.siteAccess === 'active' && state.license === 'licensed';
+}
+
+/** Whether an account is deprovisioned as far as the directory is concerned (what SCIM `active` reflects). */
+export function isProvisionedActive(state: LifecycleState): boolean {
+  return state.accountStatus === 'active' && state.siteAccess !== 'suspended' && state.siteAccess !== 'removed';
+}
+
+/**
+ * `active: false` from the directory (PATCH, PUT, or the deprovisioning half of DELETE):
+ * - managed, policy `account`: the account is deactivated — sessions end, the license is revoked and its seat
+ *   freed; site access is kept as it is, so a reactivation restores everything;
+ * - managed, policy `enterprise`: the account stays active; only the license is revoked (the SSO rule then keeps
+ *   enterprise content closed until an explicit reactivation);
+ * - unmanaged: we cannot deactivate what we do not manage — site access is suspended and the license revoked.
+ * `remove` (DELETE) removes site access of an unmanaged account instead of suspending it.
+ */
+export function decideDeprovision(state: LifecycleState, policy: LifecyclePolicy, remove = false): Decision {
+  if (state.accountStatus === 'deleted' || state.accountStatus === 'pending_deletion') {
+    // Already on the way out through an admin action: nothing more for the directory to do, but a seat must not stay held.
+    return { next: state, effects: { ...NO_EFFECTS, releaseSeat: true } };
+  }
+  const license = revoked(state.license);
+  if (state.managed && policy.deprovision === 'account') {
+    const next: LifecycleState = { ...state, accountStatus: 'deactivated', license };
+    const changed = state.accountStatus !== 'deactivated' || state.license !== license;
+    return { next, effects: { wantSeat: false, releaseSeat: true, revokeSessions: true }, action: changed ? 'account.deactivated' : undefined };
+  }
+  if (state.managed) {
+    const next: LifecycleState = { ...state, license };
+    return { next, effects: { ...NO_EFFECTS, releaseSeat: true }, action: state.license !== license ? 'license.revoked' : undefined };
+  }
+  const siteAccess: SiteAccess = remove ? 'removed' : state.siteAccess === 'removed' ? 'removed' : 'suspended';
+  const next: LifecycleState = { ...state, siteAccess, license };
+  const changed = state.siteAccess !== siteAccess || state.license !== license;
+  return { next, effects: { ...NO_EFFECTS, releaseSeat: true }, action: changed ? (remove ? 'site.removed' : 'site.suspended') : undefined };
+}
+
+/**
+ * `active: true` from the directory: reactivate a deactivated account, restore suspended or removed site access
+ * (a directory re-provisioning is the invitation back), and ask for a seat when the account is entitled to a
+ * license — the seat service answers `licensed`, or `pending_seat` when none is free. An account not entitled keeps
+ * no license (`revoked` stays `revoked` so admins can see it had one; `pending_seat` becomes `free`).
+ * Accounts pending deletion or deleted are not brought back by SCIM: that is an admin decision.
+ */
+export function decideProvision(state: LifecycleState, entitled: boolean): Decision {
+  if (state.accountStatus === 'deleted' || state.accountStatus === 'pending_deletion') {
+    return { next: state, effects: NO_EFFECTS };
+  }
+  const accountStatus: AccountStatus = 'active';
+  const siteAccess: SiteAccess = state.siteAccess === 'invited' ? 'invited' : 'active';
+  let license = state.license;
+  let wantSeat = false;
+  if (entitled && license !== 'licensed') {
+    wantSeat = true;
+  } else if (!entitled && license === 'licensed') {
+    license = 'revoked';
+  } else if (!entitled && license === 'pending_seat') {
+    license = 'free';
+  }
+  const next: LifecycleState = { ...state, accountStatus, siteAccess, license };
+  const reactivated = state.accountStatus !== 'active' || (state.siteAccess !== siteAccess && siteAccess === 'active');
+  const action = reactivated ? 'account.reactivated' : license !== state.license ? 'license.revoked' : undefined;
+  return { next, effects: { wantSeat, releaseSeat: license === 'revoked' && state.license === 'licensed', revokeSessions: false }, action };
+}
+
+/**
+ * Licensing changed while the account stays as it is (group-based licensing: added to or removed from a licensed
+ * group). Only active accounts with site access take a seat.
+ */
+export function decideEntitlement(state: LifecycleState, entitled: boolean): Decision {
+  const usable = state.accountStatus === 'active' && state.siteAccess === 'active';
+  if (entitled && usable && state.license !== 'licensed' && state.license !== 'pending_seat') {
+    return { next: state, effects: { ...NO_EFFECTS, wantSeat: true }, action: 'license.requested' };
+  }
+  if (!entitled && (state.license === 'licensed' || state.license === 'pending_seat')) {
+    const license: LicenseState = state.license === 'licensed' ? 'revoked' : 'free';
+    return { next: { ...state, license }, effects: { ...NO_EFFECTS, releaseSeat: true }, action: 'license.revoked' };
+  }
+  return { next: state, effects: NO_EFFECTS };
+}
+
+/** The state of an account a directory creates: managed or not, active or not, with a seat request when entitled. */
+export function initialState(managed: boolean, active: boolean, entitled: boolean, policy: LifecyclePolicy): Decision {
+  const fresh: LifecycleState = { managed, accountStatus: 'active', siteAccess: 'active', license: 'free' };
+  if (!active) {
+    const { next } = decideDeprovision(fresh, policy);
+    return { next, effects: NO_EFFECTS, action: 'account.created' };
+  }
+  return { next: fresh, effects: { ...NO_EFFECTS, wantSeat: entitled }, action: 'account.created' };
+}

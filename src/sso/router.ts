@@ -1,0 +1,96 @@
+/**
+ * `POST /sso/{org}/login` (DESIGN.md §4, §5): verifies the organization's signed assertion and opens a session.
+ *
+ * The assertion is an HS256 JWT signed with the organization's SSO secret, carrying `email` and `exp`. jose is told
+ * to accept HS256 only, so `alg: none` and every other algorithm are refused along with bad signatures and expired
+ * tokens. The login decision itself is the pure SSO rule in domain/sso.ts: it never grants or restores a license.
+ */
+import express, { Router } from 'express';
+import { jwtVerify, errors as joseErrors } from 'jose';
+import type { Store } from '../store/port';
+import type { UserDoc } from '../store/documents';
+import { decideLogin } from '../domain/sso';
+import { DomainError } from '../domain/errors';
+import { stateOf } from '../services/lifecycle';
+import { caseKey } from '../services/users';
+import { auditEvent, recordAudit } from '../services/audit';
+import { createSession } from '../services/sessions';
+import { asyncHandler } from '../http/async-handler';
+import { v7 as uuidv7 } from 'uuid';
+import { DuplicateKeyError } from '../store/port';
+import type { RequestContext } from '../services/context';
+
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+const refused = (detail: string) => new DomainError('forbidden', detail);
+
+async function verifiedEmail(assertion: unknown, secret: string): Promise<string> {
+  if (typeof assertion !== 'string' || assertion.length > 8192) throw refused('the assertion must be a signed JWT string');
+  try {
+    const { payload } = await jwtVerify(assertion, new TextEncoder().encode(secret), {
+      algorithms: ['HS256'],
+      requiredClaims: ['exp', 'email'],
+    });
+    if (typeof payload.email !== 'string' || !EMAIL.test(payload.email)) throw refused('the assertion carries no valid email');
+    return caseKey(payload.email);
+  } catch (error) {
+    if (error instanceof DomainError) throw error;
+    if (error instanceof joseErrors.JWTExpired) throw refused('the assertion has expired');
+    // Signature, algorithm and format failures get one answer: nothing tells a forger which check failed.
+    throw refused('the assertion could not be verified');
+  }
+}
+
+export function ssoRouter(store: Store): Router {
+  const router = Router();
+  router.post(
+    '/:org/login',
+    express.json({ limit: '16kb' }),
+    asyncHandler(async (req, res) => {
+      const org = await store.organizations.findOne({ name: req.params.org });
+      if (!org?.ssoSecret) throw refused('SSO is not configured for this organization');
+      const email = await verifiedEmail(req.body?.assertion, org.ssoSecret);
+      const now = new Date();
+      const ctx: RequestContext = { orgId: org._id, actor: { kind: 'sso', id: org._id }, requestId: String((req as { id?: unknown }).id ?? ''), now };
+      let account: UserDoc | null =
+        (await store.users.findOne({ orgId: org._id, userNameKey: email })) ?? (await store.users.findOne({ orgId: org._id, emailKeys: email }));
+      const decision = decideLogin(email, account ? stateOf(account) : undefined, org.domains);
+      if (decision.outcome === 'refused') throw refused(decision.reason);
+      if (decision.outcome === 'create') {
+        account = await createJitAccount(store, ctx, email, decision.state);
+      }
+      // Logging in updates lastActive (for the inactivity policy and exports) and nothing else: never the license.
+      await store.users.updateOne({ _id: account!._id, orgId: org._id }, { $set: { 'lifecycle.lastActive': now } });
+      const sessionToken = await createSession(store, org._id, account!._id, now);
+      const enterpriseAccess = decision.outcome === 'session' ? decision.enterpriseAccess : false;
+      res.json({ sessionToken, accountId: account!._id, enterpriseAccess });
+    }),
+  );
+  return router;
+}
+
+/** Just-in-time: a free managed account, not linked to any directory (a later SCIM POST links it). */
+async function createJitAccount(store: Store, ctx: RequestContext, email: string, state: ReturnType<typeof stateOf>): Promise<UserDoc> {
+  const doc: UserDoc = {
+    _id: uuidv7(),
+    orgId: ctx.orgId,
+    version: 1,
+    created: ctx.now,
+    lastModified: ctx.now,
+    userNameKey: email,
+    emailKeys: [email],
+    scim: { userName: email, emails: [{ value: email, type: 'work', primary: true }], active: true },
+    lifecycle: { ...state },
+  };
+  try {
+    await store.users.insertOne(doc);
+  } catch (error) {
+    // Two first logins at once: the other one created the account.
+    if (error instanceof DuplicateKeyError) {
+      const existing = await store.users.findOne({ orgId: ctx.orgId, userNameKey: email });
+      if (existing) return existing;
+    }
+    throw error;
+  }
+  await recordAudit(store, auditEvent(ctx, 'account.created', { kind: 'user', id: doc._id }, undefined, { ...state }));
+  return doc;
+}
