@@ -1,0 +1,599 @@
+// `npm run bench`: the SCIM server under the PERFORMANCE.md §4 workload, reported as ratios to bare express measured
+// in the same run (§5 targets are ratios; the machine is shared and noisy).
+//
+//   npm run bench                          N=100000 users, 10 connections, 1 run of 5 s per op after 1 s of warm-up
+//   BENCH_QUICK=1 npm run bench            smoke check: N=10000, DUR=2 (about a minute)
+//   N=1000000 npm run bench                scale ratio (the preload alone takes minutes; cached afterwards)
+//
+// Environment: N, CONNS (10), DUR (5 s), RUNS (1; req/s is the median run), WARM (1 s), OPS (comma list of op ids or
+// prefixes, e.g. OPS=U3,G2), BENCH_REBUILD=1 (rebuild the cached data directory), PIN=0 (do not pin the server to
+// CPU 1 and the load generator to CPU 0), C1=0 (skip the 1-connection latency rows for group ops), CPU_PROF=1 (server
+// runs with --cpu-prof; profile in .bench/prof-<timestamp>/), KEEP_DATA=1 (keep the server's copy of the data).
+//
+// Steps: preload (bench/preload.mjs, cached under .bench/data-N<N>/) → bare express → server on a fresh copy of the
+// data → each op: warm-up, then RUNS × DUR → bare express again → table on stdout, JSON lines in
+// .bench/results-<timestamp>.jsonl. Every child process is killed on exit, error or signal.
+import autocannon from 'autocannon';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PATCH_OP, groupDisplayName, makeUser } from './data.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+const BENCH_DIR = path.join(ROOT, '.bench');
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const num = (name, fallback) => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a non-negative number (got ${raw})`);
+  return v;
+};
+const N = num('N', QUICK ? 10_000 : 100_000);
+const CONNS = num('CONNS', 10);
+const DUR = num('DUR', QUICK ? 2 : 5);
+const RUNS = Math.max(1, Math.floor(num('RUNS', 1)));
+const WARM = num('WARM', 1);
+const PIN = process.env.PIN !== '0' && availableParallelism() >= 2 && spawnSync('taskset', ['-V']).status === 0;
+const C1 = process.env.C1 !== '0';
+const CPU_PROF = process.env.CPU_PROF === '1';
+const OPS = process.env.OPS ? process.env.OPS.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean) : undefined;
+const BIG_HEAP = N > 300_000 ? ['--max-old-space-size=16384'] : [];
+
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const RUN_DIR = path.join(BENCH_DIR, `run-${stamp}`);
+const RESULTS = path.join(BENCH_DIR, `results-${stamp}.jsonl`);
+
+const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Child processes: every one is tracked and killed on the way out, whatever the way out is.
+
+const children = new Set();
+
+function startChild(label, args, env, { ipc = false, logFile } = {}) {
+  const cmd = PIN ? 'taskset' : process.execPath;
+  const argv = PIN ? ['-c', '1', process.execPath, ...args] : args;
+  const out = logFile ? createWriteStream(logFile) : 'ignore';
+  const child = spawn(cmd, argv, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', logFile ? 'pipe' : 'ignore', logFile ? 'pipe' : 'inherit', ...(ipc ? ['ipc'] : [])],
+  });
+  if (logFile) {
+    child.stdout.pipe(out, { end: false });
+    child.stderr.pipe(out, { end: false });
+  }
+  child.label = label;
+  child.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  children.add(child);
+  child.exited.then(() => children.delete(child));
+  return child;
+}
+
+async function stopChild(child, graceMs = 5_000) {
+  if (!children.has(child)) return;
+  child.kill('SIGTERM');
+  const done = await Promise.race([child.exited, sleep(graceMs).then(() => null)]);
+  if (!done) {
+    log(`${child.label} did not stop within ${graceMs} ms: SIGKILL`);
+    child.kill('SIGKILL');
+    await child.exited;
+  }
+}
+
+function killAllNow() {
+  for (const child of children) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+process.on('exit', killAllNow);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    log(`${signal}: stopping children`);
+    killAllNow();
+    process.exit(130);
+  });
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitHealthy(url, child, timeoutMs) {
+  const t0 = performance.now();
+  let exited = null;
+  child.exited.then((r) => (exited = r));
+  while (performance.now() - t0 < timeoutMs) {
+    if (exited) throw new Error(`${child.label} exited before it was healthy (${JSON.stringify(exited)})`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return (performance.now() - t0) / 1000;
+    } catch {
+      /* not listening yet */
+    }
+    await sleep(100);
+  }
+  throw new Error(`${child.label} not healthy after ${timeoutMs / 1000} s`);
+}
+
+function rssOf(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Request/answer over the IPC channel of a child started with `-r bench/probe.cjs`. */
+function probe(child, what) {
+  if (!child?.connected) return Promise.resolve(undefined);
+  const id = `${what}-${Math.random()}`;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.off('message', onMessage);
+      resolve(undefined);
+    }, 2_000);
+    const onMessage = (m) => {
+      if (m?.benchProbe !== id) return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve(m);
+    };
+    child.on('message', onMessage);
+    child.send({ benchProbe: what, id });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Load generation.
+
+function percentile(sorted, q) {
+  if (sorted.length === 0) return undefined;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/** One autocannon run; latencies are taken from its 'response' events (sub-millisecond, unlike its histogram). */
+async function cannon(base, spec, duration, conns) {
+  const latencies = [];
+  const statuses = {};
+  const inst = autocannon({
+    url: base,
+    connections: conns,
+    duration,
+    timeout: 30,
+    headers: spec.headers ?? {},
+    requests: [
+      {
+        method: spec.method ?? 'GET',
+        path: spec.path ?? '/',
+        ...(spec.body !== undefined ? { body: spec.body } : {}),
+        ...(spec.setup ? { setupRequest: (req) => ({ ...req, ...spec.setup() }) } : {}),
+      },
+    ],
+  });
+  inst.on('response', (_client, status, _bytes, ms) => {
+    latencies.push(ms);
+    statuses[status] = (statuses[status] ?? 0) + 1;
+  });
+  const r = await inst;
+  const non2xx = Object.entries(statuses).reduce((n, [s, c]) => (s >= 200 && s < 300 ? n : n + c), 0);
+  return { rps: latencies.length / r.duration, requests: latencies.length, duration: r.duration, latencies, statuses, non2xx, errors: r.errors, timeouts: r.timeouts };
+}
+
+/** Warm-up, then RUNS × DUR; req/s is the median run, latency percentiles over every measured request. */
+async function measure(base, spec, conns = CONNS) {
+  if (WARM > 0) await cannon(base, spec, WARM, conns);
+  const runs = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await cannon(base, spec, DUR, conns));
+  const sortedRps = runs.map((r) => r.rps).sort((a, b) => a - b);
+  const all = Float64Array.from(runs.flatMap((r) => r.latencies)).sort();
+  const statuses = {};
+  for (const r of runs) for (const [s, c] of Object.entries(r.statuses)) statuses[s] = (statuses[s] ?? 0) + c;
+  return {
+    rps: sortedRps[Math.floor((sortedRps.length - 1) / 2)],
+    runs: runs.map((r) => +r.rps.toFixed(1)),
+    requests: all.length,
+    p50: percentile(all, 0.5),
+    p99: percentile(all, 0.99),
+    max: all.length ? all[all.length - 1] : undefined,
+    statuses,
+    non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    timeouts: runs.reduce((n, r) => n + r.timeouts, 0),
+  };
+}
+
+async function bareExpress(label) {
+  const port = await freePort();
+  const child = startChild('bare-express', [path.join(HERE, 'bare-express.mjs')], { PORT: String(port) });
+  try {
+    await waitHealthy(`http://127.0.0.1:${port}/healthz`, child, 30_000);
+    const m = await measure(`http://127.0.0.1:${port}`, { path: '/' });
+    log(`bare express (${label}): ${Math.round(m.rps)} req/s, p50 ${m.p50?.toFixed(2)} ms, p99 ${m.p99?.toFixed(2)} ms`);
+    return m;
+  } finally {
+    await stopChild(child);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The workload.
+
+function randInt(n) {
+  return Math.floor(Math.random() * n);
+}
+
+function workload(manifest, base) {
+  const ids = manifest.userIds;
+  const n = ids.length;
+  const scim = '/scim/v2';
+  const headers = { authorization: `Bearer ${manifest.token}`, 'content-type': 'application/scim+json' };
+  const runTag = Date.now().toString(36);
+  const patch = (Operations) => JSON.stringify({ schemas: [PATCH_OP], Operations });
+  const q = (s) => encodeURIComponent(s);
+  let created = 0;
+  let putCount = 0;
+  let deleted = 0;
+  const ops = [
+    {
+      id: 'U1',
+      label: 'POST /Users (unique userName)',
+      spec: () => ({
+        method: 'POST',
+        path: `${scim}/Users`,
+        setup: () => {
+          const k = created++;
+          return { body: JSON.stringify(makeUser(n + k, { userName: `new-${runTag}-${k}@example.com`, externalId: `new-ext-${runTag}-${k}`, emails: [{ value: `new-${runTag}-${k}@example.com`, type: 'work', primary: true }] })) };
+        },
+      }),
+    },
+    {
+      id: 'U2',
+      label: 'GET filter userName eq (existing)',
+      spec: () => ({ setup: () => ({ path: `${scim}/Users?filter=${q(`userName eq "user${randInt(n)}@example.com"`)}` }) }),
+    },
+    {
+      id: 'U2b',
+      label: 'GET filter userName eq (missing)',
+      spec: () => ({ setup: () => ({ path: `${scim}/Users?filter=${q(`userName eq "nobody${randInt(1e9)}@example.com"`)}` }) }),
+    },
+    { id: 'U3', label: 'GET /Users/{id}', spec: () => ({ setup: () => ({ path: `${scim}/Users/${ids[randInt(n)]}` }) }) },
+    {
+      id: 'U4',
+      label: 'PATCH replace active=false',
+      spec: () => ({ method: 'PATCH', body: patch([{ op: 'replace', path: 'active', value: false }]), setup: () => ({ path: `${scim}/Users/${ids[randInt(n)]}` }) }),
+    },
+    {
+      id: 'U4e',
+      label: 'PATCH Entra {"op":"Replace","value":"False"}',
+      optional: true,
+      spec: () => ({ method: 'PATCH', body: patch([{ op: 'Replace', path: 'active', value: 'False' }]), setup: () => ({ path: `${scim}/Users/${ids[randInt(n)]}` }) }),
+    },
+    {
+      id: 'U5',
+      label: 'PUT /Users/{id}',
+      spec: () => ({
+        method: 'PUT',
+        setup: () => {
+          const i = randInt(n);
+          return { path: `${scim}/Users/${ids[i]}`, body: JSON.stringify(makeUser(i, { title: `Title ${putCount++}` })) };
+        },
+      }),
+    },
+    {
+      id: 'U6',
+      label: `GET startIndex=${Math.floor(n / 2) + 1}&count=100`,
+      spec: () => ({ path: `${scim}/Users?startIndex=${Math.floor(n / 2) + 1}&count=100` }),
+    },
+    {
+      id: 'U7a',
+      label: 'GET filter externalId eq',
+      spec: () => ({ setup: () => ({ path: `${scim}/Users?filter=${q(`externalId eq "ext-${randInt(n)}"`)}` }) }),
+    },
+    {
+      id: 'U7b',
+      label: 'GET filter emails[type eq "work"].value eq',
+      spec: () => ({ setup: () => ({ path: `${scim}/Users?filter=${q(`emails[type eq "work"].value eq "user${randInt(n)}@example.com"`)}` }) }),
+    },
+    {
+      id: 'G1',
+      label: 'GET /Groups filter displayName eq, excl. members',
+      spec: () => ({ setup: () => ({ path: `${scim}/Groups?filter=${q(`displayName eq "${groupDisplayName(randInt(manifest.groups.length))}"`)}&excludedAttributes=members` }) }),
+    },
+  ];
+  for (const g of manifest.large) {
+    // Non-members are users size..N-1 (the large groups hold users 0..size-1); the remove phase takes back exactly
+    // the members the add phase added, in order, then (if it outruns them) removes non-members, a no-op.
+    const added = [];
+    let next = g.size;
+    let removed = 0;
+    const state = { noopRemoves: 0, wrappedAdds: 0 };
+    const takeCandidate = () => {
+      if (next >= n) {
+        next = g.size;
+        state.wrappedAdds++;
+      }
+      return next++;
+    };
+    for (const c of [CONNS, ...(C1 && CONNS !== 1 ? [1] : [])]) {
+      const suffix = c === CONNS ? '' : '@c1';
+      ops.push({
+        id: `G2-add-${g.label}${suffix}`,
+        label: `PATCH add 1 member, ${g.size}-member group`,
+        conns: c,
+        state,
+        spec: () => ({
+          method: 'PATCH',
+          path: `${scim}/Groups/${g.id}`,
+          setup: () => {
+            const i = takeCandidate();
+            added.push(i);
+            return { body: patch([{ op: 'add', path: 'members', value: [{ value: ids[i] }] }]) };
+          },
+        }),
+      });
+      ops.push({
+        id: `G2-rm-${g.label}${suffix}`,
+        label: `PATCH remove members[value eq], ${g.size}-member group`,
+        conns: c,
+        state,
+        spec: () => ({
+          method: 'PATCH',
+          path: `${scim}/Groups/${g.id}`,
+          setup: () => {
+            let i;
+            if (removed < added.length) i = added[removed++];
+            else {
+              i = takeCandidate();
+              state.noopRemoves++;
+            }
+            return { body: patch([{ op: 'remove', path: `members[value eq "${ids[i]}"]` }]) };
+          },
+        }),
+      });
+    }
+  }
+  const big = manifest.large[manifest.large.length - 1];
+  for (const c of [CONNS, ...(C1 && CONNS !== 1 ? [1] : [])]) {
+    ops.push({
+      id: `G3${c === CONNS ? '' : '@c1'}`,
+      label: `GET /Groups/{id}?excludedAttributes=members (${big.size})`,
+      conns: c,
+      spec: () => ({ path: `${scim}/Groups/${big.id}?excludedAttributes=members` }),
+    });
+  }
+  ops.push({
+    id: 'U8',
+    label: 'DELETE /Users/{id} (distinct ids)',
+    state: { wrapped: false },
+    spec() {
+      const state = this.state;
+      return {
+        method: 'DELETE',
+        setup: () => {
+          const k = deleted++;
+          if (k >= n) state.wrapped = true;
+          return { path: `${scim}/Users/${ids[n - 1 - (k % n)]}` };
+        },
+      };
+    },
+  });
+  for (const op of ops) {
+    const build = op.spec.bind(op);
+    op.spec = () => ({ headers, ...build() });
+  }
+  return { ops, base, headers };
+}
+
+/** One request of the op, outside the measurement: its status and error detail, to tell "not supported" from a bug. */
+async function sample(base, spec) {
+  const extra = spec.setup ? spec.setup() : {};
+  const req = { ...spec, ...extra };
+  const t0 = performance.now();
+  const res = await fetch(`${base}${req.path}`, { method: req.method ?? 'GET', headers: req.headers, body: req.body });
+  const text = await res.text();
+  let detail;
+  try {
+    detail = JSON.parse(text).detail;
+  } catch {
+    detail = undefined;
+  }
+  return { status: res.status, ms: performance.now() - t0, detail: detail ?? (res.ok ? undefined : text.slice(0, 200)) };
+}
+
+/**
+ * Waits until the server answers /healthz quickly: requests of a slow op that were still queued when its measurement
+ * ended must not be billed to the next op.
+ */
+async function drain(base, maxMs = 300_000) {
+  const t0 = performance.now();
+  let fast = 0;
+  while (performance.now() - t0 < maxMs) {
+    const t = performance.now();
+    try {
+      await fetch(`${base}/healthz`);
+    } catch {
+      /* keep trying */
+    }
+    fast = performance.now() - t < 20 ? fast + 1 : 0;
+    if (fast >= 3) return (performance.now() - t0) / 1000;
+    await sleep(50);
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+function preload() {
+  log(`preload N=${N}${process.env.BENCH_REBUILD === '1' ? ' (BENCH_REBUILD=1)' : ''}`);
+  const r = spawnSync(process.execPath, [...BIG_HEAP, path.join(HERE, 'preload.mjs')], {
+    cwd: ROOT,
+    env: { ...process.env, N: String(N) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 20,
+  });
+  if (r.status !== 0) throw new Error(`preload failed (exit ${r.status ?? r.signal})`);
+  return JSON.parse(r.stdout.toString().trim().split('\n').pop());
+}
+
+const fmt = (v, d = 0) => (v === undefined || v === null || Number.isNaN(v) ? '–' : Number(v).toFixed(d));
+const mb = (bytes) => (bytes === undefined ? '–' : (bytes / 1048576).toFixed(0));
+
+function table(rows) {
+  const head = ['op', 'request', 'conns', 'req/s', '× bare', 'p50 ms', 'p99 ms', 'non-2xx', 'ELD p99 ms', 'RSS MB', 'note'];
+  const body = rows.map((r) => [
+    r.op,
+    r.label,
+    String(r.conns ?? ''),
+    fmt(r.rps),
+    r.ratio === undefined ? '–' : r.ratio < 0.01 ? r.ratio.toFixed(4) : r.ratio.toFixed(3),
+    fmt(r.p50, 2),
+    fmt(r.p99, 2),
+    r.non2xx === undefined ? '–' : String(r.non2xx + (r.errors ?? 0) + (r.timeouts ?? 0)),
+    fmt(r.eldP99, 1),
+    mb(r.rss),
+    r.note ?? '',
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells) => `| ${cells.map((c, i) => (i >= 2 && i <= 9 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
+  return [line(head), `|${widths.map((w, i) => (i >= 2 && i <= 9 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`, ...body.map(line)].join('\n');
+}
+
+async function main() {
+  if (!existsSync(path.join(ROOT, 'dist', 'src', 'main.js'))) throw new Error('dist/src/main.js missing: run `npm run build` (npm run bench does)');
+  mkdirSync(BENCH_DIR, { recursive: true });
+  if (PIN) spawnSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
+  log(`N=${N} CONNS=${CONNS} DUR=${DUR}s RUNS=${RUNS} WARM=${WARM}s${PIN ? ' (server on CPU 1, load generator on CPU 0)' : ''}${QUICK ? ' [BENCH_QUICK]' : ''}`);
+
+  const pre = preload();
+  const manifest = JSON.parse(readFileSync(pre.manifest, 'utf8'));
+  const results = [];
+  const out = createWriteStream(RESULTS);
+  const write = (row) => out.write(`${JSON.stringify({ ts: stamp, n: N, ...row })}\n`);
+
+  const bareBefore = await bareExpress('before');
+
+  mkdirSync(RUN_DIR, { recursive: true });
+  const dataDir = path.join(RUN_DIR, 'data');
+  const tCopy = performance.now();
+  cpSync(pre.dir, dataDir, { recursive: true, filter: (src) => !src.endsWith('manifest.json') });
+  log(`copied the data directory in ${((performance.now() - tCopy) / 1000).toFixed(1)} s`);
+
+  const port = await freePort();
+  const profDir = path.join(BENCH_DIR, `prof-${stamp}`);
+  const nodeArgs = [...BIG_HEAP, '-r', path.join(HERE, 'probe.cjs'), ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), path.join(ROOT, 'dist', 'src', 'main.js')];
+  const server = startChild('server', nodeArgs, { ...manifest.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production' }, { ipc: true, logFile: path.join(RUN_DIR, 'server.log') });
+  let bareAfter;
+  try {
+    const startSec = await waitHealthy(`http://127.0.0.1:${port}/healthz`, server, 600_000);
+    const rssStart = rssOf(server.pid);
+    log(`server up in ${startSec.toFixed(1)} s, RSS ${mb(rssStart)} MB (${((rssStart ?? 0) / N / 1024).toFixed(2)} KB per user incl. groups)`);
+    const base = `http://127.0.0.1:${port}`;
+    const { ops } = workload(manifest, base);
+    const selected = OPS ? ops.filter((op) => OPS.some((s) => op.id.toUpperCase() === s || op.id.toUpperCase().startsWith(`${s}-`) || op.id.toUpperCase().startsWith(`${s}@`))) : ops;
+
+    for (const op of selected) {
+      const spec = op.spec();
+      const drained = await drain(base);
+      if (drained > 1) log(`waited ${drained.toFixed(1)} s for the server to finish queued requests`);
+      const first = await sample(base, spec);
+      const row = { op: op.id, label: op.label, conns: op.conns ?? CONNS, sampleMs: first.ms, sampleStatus: first.status };
+      if (first.status >= 300) {
+        if (op.optional && first.status === 400) {
+          row.note = `not supported yet (400: ${first.detail ?? ''})`.slice(0, 120);
+          log(`${op.id}: ${row.note}; not measured`);
+          results.push(row);
+          write({ kind: 'op', ...row, sample: first });
+          continue;
+        }
+        log(`${op.id}: a single request answered ${first.status} ${first.detail ?? ''}; measuring anyway`);
+        row.note = `sample ${first.status}: ${first.detail ?? ''}`.slice(0, 120);
+      }
+      await probe(server, 'reset');
+      const m = await measure(base, spec, row.conns);
+      const eld = await probe(server, 'stats');
+      Object.assign(row, { rps: m.rps, p50: m.p50, p99: m.p99, max: m.max, non2xx: m.non2xx, errors: m.errors, timeouts: m.timeouts, statuses: m.statuses, runs: m.runs, requests: m.requests, eldP99: eld?.eldP99, eldMax: eld?.eldMax, rss: rssOf(server.pid), heapUsed: eld?.heapUsed });
+      if (m.requests < 20) row.note = `${row.note ? `${row.note}; ` : ''}only ${m.requests} answers in ${RUNS}×${DUR} s; one request alone took ${Math.round(first.ms)} ms`;
+      if (op.state?.noopRemoves) row.note = `${row.note ? `${row.note}; ` : ''}${op.state.noopRemoves} removes of non-members`;
+      if (op.state?.wrappedAdds) row.note = `${row.note ? `${row.note}; ` : ''}ran out of non-members (re-adds)`;
+      if (op.state?.wrapped) row.note = `${row.note ? `${row.note}; ` : ''}ran out of users to delete (404s expected)`;
+      if (m.non2xx > 0) {
+        const bad = Object.entries(m.statuses).filter(([s]) => s < 200 || s >= 300).map(([s, c]) => `${c}×${s}`).join(' ');
+        row.note = `${row.note ? `${row.note}; ` : ''}${bad}`;
+      }
+      log(`${op.id.padEnd(14)} ${fmt(m.rps).padStart(6)} req/s  p50 ${fmt(m.p50, 2)} ms  p99 ${fmt(m.p99, 2)} ms  non-2xx ${m.non2xx}  ELD p99 ${fmt(eld?.eldP99, 1)} ms`);
+      results.push(row);
+    }
+    const rssEnd = rssOf(server.pid);
+    bareAfter = await bareExpress('after');
+    const bare = (bareBefore.rps + bareAfter.rps) / 2;
+    for (const row of results) if (row.rps !== undefined) row.ratio = row.rps / bare;
+
+    const meta = {
+      kind: 'meta',
+      n: N,
+      conns: CONNS,
+      dur: DUR,
+      runs: RUNS,
+      warm: WARM,
+      pinned: PIN,
+      node: process.version,
+      dataset: manifest.counts,
+      large: manifest.large.map((g) => ({ label: g.label, size: g.size })),
+      preload: { ...manifest.preload, reused: pre.reused },
+      serverStartSec: +startSec.toFixed(2),
+      rssStart,
+      rssEnd,
+      bare: { before: bareBefore.rps, after: bareAfter.rps, mean: bare, p50: bareBefore.p50, p99: bareBefore.p99 },
+    };
+    write(meta);
+    for (const row of results) write({ kind: 'op', ...row });
+    write({ kind: 'baseline', label: 'bare express 4 (before)', ...bareBefore });
+    write({ kind: 'baseline', label: 'bare express 4 (after)', ...bareAfter });
+
+    const p = manifest.preload;
+    console.log(`\nSCIM server benchmark — N=${N} users, ${manifest.counts.groups} groups, ${manifest.counts.memberships} memberships; ${CONNS} connections, ${RUNS}×${DUR} s after ${WARM} s warm-up; node ${process.version}${PIN ? '; server pinned to CPU 1, autocannon to CPU 0' : ''}`);
+    console.log(`preload: ${p.usersPerSec} users/s, ${p.membershipsPerSec} memberships/s, ${p.totalSec} s total${pre.reused ? ' (cached directory reused)' : ''}; server start (load ${N} users) ${startSec.toFixed(1)} s`);
+    console.log(`bare express 4: ${Math.round(bareBefore.rps)} req/s before, ${Math.round(bareAfter.rps)} after (ratio base ${Math.round(bare)}); p50 ${fmt(bareBefore.p50, 2)} ms, p99 ${fmt(bareBefore.p99, 2)} ms`);
+    console.log(`server RSS: ${mb(rssStart)} MB after start (${((rssStart ?? 0) / N / 1024).toFixed(2)} KB/user incl. groups), ${mb(rssEnd)} MB after the run\n`);
+    console.log(table(results));
+    console.log(`\nresults: ${path.relative(ROOT, RESULTS)}`);
+  } finally {
+    out.end();
+    await stopChild(server, CPU_PROF ? 120_000 : 10_000);
+    if (CPU_PROF) log(`CPU profile in ${path.relative(ROOT, profDir)}`);
+    try {
+      cpSync(path.join(RUN_DIR, 'server.log'), path.join(BENCH_DIR, `server-${stamp}.log`));
+    } catch {
+      /* no log */
+    }
+    if (process.env.KEEP_DATA !== '1') rmSync(RUN_DIR, { recursive: true, force: true });
+    else log(`kept ${path.relative(ROOT, RUN_DIR)}`);
+  }
+}
+
+main().catch((error) => {
+  log(`failed: ${error?.stack ?? error}`);
+  killAllNow();
+  process.exit(1);
+});
