@@ -53,11 +53,6 @@ export function hasEnterpriseAccess(state: LifecycleState): boolean {
   return state.accountStatus === 'active' && state.siteAccess === 'active' && state.license === 'licensed';
 }
 
-/** Whether an account is deprovisioned as far as the directory is concerned (what SCIM `active` reflects). */
-export function isProvisionedActive(state: LifecycleState): boolean {
-  return state.accountStatus === 'active' && state.siteAccess !== 'suspended' && state.siteAccess !== 'removed';
-}
-
 /**
  * `active: false` from the directory (PATCH, PUT, or the deprovisioning half of DELETE):
  * - managed, policy `account`: the account is deactivated — sessions end, the license is revoked and its seat

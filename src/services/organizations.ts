@@ -79,6 +79,3 @@ export async function organizationOf(store: Store, ctx: Pick<RequestContext, 'or
   if (!org) throw new DomainError('unauthenticated', 'authentication required: send a valid bearer token');
   return org;
 }
-
-/** A new directory connection id for an organization. */
-export const newConnectionId = (orgId: string) => `${orgId}:${uuidv7()}`;
