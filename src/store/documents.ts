@@ -27,6 +27,19 @@ export interface OrganizationDoc {
   deprovision: DeprovisionMode;
   /** HS256 secret for SSO assertions. */
   ssoSecret?: string;
+  /** Lifecycle policies run as jobs; absent fields take the defaults of `services/policies.ts`. */
+  policies?: {
+    /** Deactivate accounts idle longer than this many days; absent or 0 = never. */
+    inactivityDays?: number;
+    /** Apply the inactivity policy to unmanaged (guest) accounts only. */
+    inactivityGuestsOnly?: boolean;
+    /** Grace period between scheduling a deletion and carrying it out. */
+    deletionGraceDays?: number;
+    /** Invitations not accepted within this many days expire. */
+    inviteExpiryDays?: number;
+  };
+  /** Job leases: one holder at a time per job, across server processes. */
+  leases?: Record<string, { holder: string; until: Date }>;
   created: Date;
 }
 
@@ -41,6 +54,8 @@ export interface TokenDoc {
   connectionId?: string;
   /** The account a session token belongs to. */
   accountId?: string;
+  /** A name an admin gave the token or its directory connection (e.g. "Okta production"). */
+  label?: string;
   created: Date;
   expires?: Date;
 }
@@ -74,6 +89,10 @@ export interface UserDoc {
     deactivatedBy?: string;
     /** When the account started waiting for a seat; the oldest waiter is promoted first. */
     pendingSince?: Date;
+    /** When a scheduled deletion will be carried out (status `pending_deletion`). */
+    deletionDue?: Date;
+    /** When the account was (re-)invited to the site (site access `invited`); invitations expire. */
+    invitedAt?: Date;
     /**
      * Set in the same write as a state change whose effects (seat, sessions, audit) are not all done yet, and
      * cleared once they are: a retry, or the start-up sweep, completes whatever a crash left half-done.
@@ -96,6 +115,19 @@ export interface SeatDoc {
   /** `${orgId}:${holder}`, unique: an account never holds two seats. */
   holderKey?: string;
   since?: Date;
+}
+
+/** A request by a deprovisioned or seatless account to get access back (DESIGN.md §2 "Access requests"). */
+export interface AccessRequestDoc {
+  _id: string;
+  orgId: string;
+  accountId: string;
+  status: 'open' | 'approved' | 'denied';
+  /** What the person wrote, if anything. */
+  message?: string;
+  created: Date;
+  decidedAt?: Date;
+  decidedBy?: string;
 }
 
 /** An enterprise (or ordinary) workspace: the content whose access the license decides. */

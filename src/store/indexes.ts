@@ -22,6 +22,7 @@ export const INDEXES: Record<string, IndexSpec[]> = {
     { fields: { orgId: 1, 'scim.externalId': 1 } },
     { fields: { orgId: 1, emailKeys: 1 }, multikey: true },
     { fields: { orgId: 1, 'lifecycle.license': 1 } },
+    { fields: { orgId: 1, 'lifecycle.accountStatus': 1 } },
   ],
   groups: [
     { fields: { orgId: 1, displayNameKey: 1 }, unique: true },
@@ -34,4 +35,5 @@ export const INDEXES: Record<string, IndexSpec[]> = {
   audit: [{ fields: { orgId: 1, at: -1 } }],
   seats: [{ fields: { holderKey: 1 }, unique: true, sparse: true }, { fields: { orgId: 1, slot: 1 } }],
   workspaces: [{ fields: { orgId: 1, name: 1 } }],
+  accessRequests: [{ fields: { orgId: 1, status: 1 } }, { fields: { orgId: 1, accountId: 1 } }],
 };

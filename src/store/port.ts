@@ -9,7 +9,7 @@
  * failures: {@link DuplicateKeyError} for a unique-index violation, {@link StoreUnavailableError} when the store
  * cannot be reached. Documents are plain objects: no adapter type ever leaves the adapter.
  */
-import type { AuditEventDoc, GroupDoc, MembershipDoc, OrganizationDoc, SeatDoc, TokenDoc, UserDoc, WorkspaceDoc } from './documents';
+import type { AccessRequestDoc, AuditEventDoc, GroupDoc, MembershipDoc, OrganizationDoc, SeatDoc, TokenDoc, UserDoc, WorkspaceDoc } from './documents';
 
 /** A MongoDB-dialect query (`{field: value}`, `$and`, `$or`, `$nor`, `$elemMatch`, `$regex` as RegExp, ...). */
 export type Query = Record<string, unknown>;
@@ -68,6 +68,7 @@ export interface Store {
   readonly audit: Collection<AuditEventDoc>;
   readonly seats: Collection<SeatDoc>;
   readonly workspaces: Collection<WorkspaceDoc>;
+  readonly accessRequests: Collection<AccessRequestDoc>;
   /** Resolves when the store answers; throws {@link StoreUnavailableError} otherwise. Used by `/readyz`. */
   ping(): Promise<void>;
   /** Flushes and closes; the store must not be used afterwards. */

@@ -87,6 +87,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         store.audit.deleteMany({}),
         store.seats.deleteMany({}),
         store.workspaces.deleteMany({}),
+        store.accessRequests.deleteMany({}),
       ]);
     });
 

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { INDEXES } from '../indexes';
 import type { Collection, FindOptions, Query, Store, Update } from '../port';
 import { DuplicateKeyError } from '../port';
-import type { AuditEventDoc, GroupDoc, MembershipDoc, OrganizationDoc, SeatDoc, TokenDoc, UserDoc, WorkspaceDoc } from '../documents';
+import type { AccessRequestDoc, AuditEventDoc, GroupDoc, MembershipDoc, OrganizationDoc, SeatDoc, TokenDoc, UserDoc, WorkspaceDoc } from '../documents';
 
 /** Compaction rewrites the append-only file so it does not grow without bound. */
 const COMPACTION_INTERVAL_MS = 10 * 60 * 1000;
@@ -198,6 +198,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
     audit: await open<AuditEventDoc>('audit'),
     seats: await open<SeatDoc>('seats'),
     workspaces: await open<WorkspaceDoc>('workspaces'),
+    accessRequests: await open<AccessRequestDoc>('accessRequests'),
     async ping() {
       /* an embedded store is reachable while the process runs */
     },

@@ -182,6 +182,7 @@ export async function openMongoStore(uri: string, options: MongoStoreOptions = {
     audit: new MongoCollection('audit', models.audit),
     seats: new MongoCollection('seats', models.seats),
     workspaces: new MongoCollection('workspaces', models.workspaces),
+    accessRequests: new MongoCollection('accessRequests', models.accessRequests),
     async ping() {
       try {
         const db = connection.db;

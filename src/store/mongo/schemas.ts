@@ -20,10 +20,10 @@
 import { Schema } from 'mongoose';
 import type { Connection, Model } from 'mongoose';
 import { INDEXES } from '../indexes';
-import type { AuditEventDoc, GroupDoc, MembershipDoc, OrganizationDoc, SeatDoc, TokenDoc, UserDoc, WorkspaceDoc } from '../documents';
+import type { AccessRequestDoc, AuditEventDoc, GroupDoc, MembershipDoc, OrganizationDoc, SeatDoc, TokenDoc, UserDoc, WorkspaceDoc } from '../documents';
 
 /** Collection names, shared with `INDEXES` and used verbatim as MongoDB collection names. */
-export const COLLECTION_NAMES = ['organizations', 'tokens', 'users', 'groups', 'memberships', 'audit', 'seats', 'workspaces'] as const;
+export const COLLECTION_NAMES = ['organizations', 'tokens', 'users', 'groups', 'memberships', 'audit', 'seats', 'workspaces', 'accessRequests'] as const;
 export type CollectionName = (typeof COLLECTION_NAMES)[number];
 
 /** The model of each collection, keyed by collection name. */
@@ -36,6 +36,7 @@ export interface MongoModels {
   audit: Model<AuditEventDoc>;
   seats: Model<SeatDoc>;
   workspaces: Model<WorkspaceDoc>;
+  accessRequests: Model<AccessRequestDoc>;
 }
 
 /** Options shared by every top-level schema; see the module comment for why each one is set. */
@@ -76,6 +77,12 @@ function organizationSchema(): Schema<OrganizationDoc> {
       licenseGroups: stringArray,
       deprovision: { type: String, enum: ['account', 'enterprise'], required: true },
       ssoSecret: String,
+      policies: new Schema(
+        { inactivityDays: Number, inactivityGuestsOnly: Boolean, deletionGraceDays: Number, inviteExpiryDays: Number },
+        NESTED,
+      ),
+      // Keyed by job name: Mixed, so a new job needs no schema change.
+      leases: Schema.Types.Mixed,
       created: requiredDate,
     },
     rootOptions('organizations'),
@@ -90,6 +97,7 @@ function tokenSchema(): Schema<TokenDoc> {
       kind: { type: String, enum: ['scim', 'admin', 'session'], required: true },
       connectionId: String,
       accountId: String,
+      label: String,
       created: requiredDate,
       expires: Date,
     },
@@ -108,6 +116,8 @@ function userSchema(): Schema<UserDoc> {
       deactivatedAt: Date,
       deactivatedBy: String,
       pendingSince: Date,
+      deletionDue: Date,
+      invitedAt: Date,
       pendingEffects: new Schema(
         { releaseSeat: Boolean, revokeSessions: Boolean, wantSeat: Boolean, audit: Schema.Types.Mixed },
         NESTED,
@@ -214,6 +224,22 @@ function workspaceSchema(): Schema<WorkspaceDoc> {
   );
 }
 
+function accessRequestSchema(): Schema<AccessRequestDoc> {
+  return new Schema<AccessRequestDoc>(
+    {
+      _id: idField,
+      orgId: requiredString,
+      accountId: requiredString,
+      status: { type: String, enum: ['open', 'approved', 'denied'], required: true },
+      message: String,
+      created: requiredDate,
+      decidedAt: Date,
+      decidedBy: String,
+    },
+    rootOptions('accessRequests'),
+  );
+}
+
 /** Declares the indexes of `INDEXES[collection]` on `schema`, with their unique/sparse flags. */
 function declareIndexes(schema: Schema, collection: CollectionName): void {
   for (const spec of INDEXES[collection] ?? []) {
@@ -238,6 +264,7 @@ export function buildSchemas(): Record<CollectionName, Schema> {
     audit: auditSchema() as unknown as Schema,
     seats: seatSchema() as unknown as Schema,
     workspaces: workspaceSchema() as unknown as Schema,
+    accessRequests: accessRequestSchema() as unknown as Schema,
   };
   for (const name of COLLECTION_NAMES) declareIndexes(schemas[name], name);
   return schemas;
@@ -263,5 +290,6 @@ export function createModels(connection: Connection): MongoModels {
     audit: model<AuditEventDoc>('audit'),
     seats: model<SeatDoc>('seats'),
     workspaces: model<WorkspaceDoc>('workspaces'),
+    accessRequests: model<AccessRequestDoc>('accessRequests'),
   };
 }
