@@ -29,6 +29,10 @@ const EnvSchema = z.object({
   ORG_DEPROVISION: z.enum(['account', 'enterprise']).default('account'),
   /** Largest accepted JSON body for ordinary SCIM requests (a 10k-member group PUT needs more than 1 MB). */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+  /** What a successful user PATCH answers: `resource` (200 with the user) or `no-content` (204). README "IdP compatibility choices". */
+  SCIM_USER_PATCH_RESPONSE: z.enum(['resource', 'no-content']).default('resource'),
+  /** How often lifecycle policies (inactivity, deletions, invitations) run; 0 turns the scheduler off. */
+  POLICY_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(3600),
 });
 
 export interface Config {
@@ -39,6 +43,9 @@ export interface Config {
   logLevel: string;
   publicUrl?: string;
   maxBodyBytes: number;
+  policyIntervalMs: number;
+  /** RFC 7644 §3.5.2 allows either; the default `resource` is what the Entra SCIM Validator expects. */
+  userPatchResponse?: 'resource' | 'no-content';
   bootstrap: {
     scimToken?: string;
     adminToken?: string;
@@ -70,6 +77,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
     maxBodyBytes: e.MAX_BODY_BYTES,
+    policyIntervalMs: e.POLICY_INTERVAL_SECONDS * 1000,
+    userPatchResponse: e.SCIM_USER_PATCH_RESPONSE,
     bootstrap: {
       scimToken: e.SCIM_BOOTSTRAP_TOKEN,
       adminToken: e.ADMIN_BOOTSTRAP_TOKEN,

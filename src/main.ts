@@ -9,6 +9,7 @@ import { openStore } from './store/open';
 import { bootstrap } from './services/organizations';
 import { protectPrototypes } from './scim/guards';
 import { reconcileOrganization } from './services/lifecycle';
+import { startPolicyScheduler } from './services/scheduler';
 
 /** How long in-flight requests get to finish after a stop signal. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
     await reconcileOrganization(store, { orgId: organization._id, actor: { kind: 'policy', id: 'startup' }, now: new Date() }, organization);
   }
 
+  const stopPolicies = startPolicyScheduler(store, logger, config.policyIntervalMs);
   const app = createApp({ config, store, logger });
   const server: Server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.port, config.host, () => resolve(listening));
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    stopPolicies();
     const force = setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS);
     force.unref();
     server.close(() => {

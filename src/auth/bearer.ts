@@ -20,6 +20,8 @@ export interface Principal {
   kind: TokenKind;
   connectionId?: string;
   accountId?: string;
+  /** A short, non-secret id of the token (first hash characters), for audit actors. */
+  tokenId: string;
 }
 
 const principalOf = (doc: TokenDoc): Principal => ({
@@ -27,6 +29,7 @@ const principalOf = (doc: TokenDoc): Principal => ({
   kind: doc.kind,
   connectionId: doc.connectionId,
   accountId: doc.accountId,
+  tokenId: doc._id.slice(0, 12),
 });
 
 /** One passport instance per app, so tests can build several apps in one process. */

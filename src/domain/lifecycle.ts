@@ -39,13 +39,19 @@ export interface Decision {
   effects: Effects;
   /** A short name for the audit log, e.g. `account.deactivated`; `undefined` when nothing changes. */
   action?: string;
+  /** Dates that go with the new state; `null` clears one. */
+  dates?: { deletionDue?: Date | null; invitedAt?: Date | null };
 }
 
 const NO_EFFECTS: Effects = { wantSeat: false, releaseSeat: false, revokeSessions: false };
 
-/** A license that is lost by deprovisioning becomes `revoked`, which remembers that the account had one. */
+/**
+ * A license lost by deprovisioning becomes `revoked`, which remembers that the account had one; an account that was
+ * only waiting for a seat leaves the queue (`free`), since it never held one.
+ */
 function revoked(license: LicenseState): LicenseState {
-  return license === 'free' ? 'free' : 'revoked';
+  if (license === 'licensed') return 'revoked';
+  return license === 'pending_seat' ? 'free' : license;
 }
 
 /** Whether the account can use enterprise content (and so should hold a seat when entitled). */
@@ -135,4 +141,93 @@ export function initialState(managed: boolean, active: boolean, entitled: boolea
     return { next, effects: NO_EFFECTS, action: 'account.created' };
   }
   return { next: fresh, effects: { ...NO_EFFECTS, wantSeat: entitled }, action: 'account.created' };
+}
+
+/*
+ * Admin actions (DESIGN.md §2). Each is reversible from the level that made it: suspension by unsuspension, removal
+ * by a new invitation, a scheduled deletion by cancelling it during the grace period.
+ */
+
+/** Suspends site access (dormant: groups kept); the seat is released, since a suspended account cannot use it. */
+export function decideSuspend(state: LifecycleState): Decision {
+  if (state.siteAccess === 'suspended' || state.siteAccess === 'removed') return { next: state, effects: NO_EFFECTS };
+  return { next: { ...state, siteAccess: 'suspended', license: revoked(state.license) }, effects: { ...NO_EFFECTS, releaseSeat: true }, action: 'site.suspended' };
+}
+
+/** Restores suspended site access, with a seat when the account is entitled to one. */
+export function decideUnsuspend(state: LifecycleState, entitled: boolean): Decision {
+  if (state.siteAccess !== 'suspended') return { next: state, effects: NO_EFFECTS };
+  const usable = state.accountStatus === 'active';
+  return { next: { ...state, siteAccess: 'active' }, effects: { ...NO_EFFECTS, wantSeat: entitled && usable }, action: 'site.unsuspended' };
+}
+
+/** Removes the account from the site: product access and group memberships go; it must be invited again. */
+export function decideRemove(state: LifecycleState): Decision {
+  if (state.siteAccess === 'removed') return { next: state, effects: NO_EFFECTS };
+  return { next: { ...state, siteAccess: 'removed', license: revoked(state.license) }, effects: { ...NO_EFFECTS, releaseSeat: true }, action: 'site.removed' };
+}
+
+/** Invites a removed (or never invited) account back; access starts when the invitation is accepted (SSO login). */
+export function decideInvite(state: LifecycleState, now: Date): Decision {
+  if (state.siteAccess === 'active' || state.siteAccess === 'suspended') {
+    return { next: state, effects: NO_EFFECTS };
+  }
+  return { next: { ...state, siteAccess: 'invited' }, effects: NO_EFFECTS, action: 'site.invited', dates: { invitedAt: now } };
+}
+
+/** An invitation accepted by logging in. */
+export function decideAcceptInvite(state: LifecycleState): Decision {
+  if (state.siteAccess !== 'invited') return { next: state, effects: NO_EFFECTS };
+  return { next: { ...state, siteAccess: 'active' }, effects: NO_EFFECTS, action: 'site.invite_accepted', dates: { invitedAt: null } };
+}
+
+/** An invitation not accepted in time: the account is back to having no site access. */
+export function decideExpireInvite(state: LifecycleState): Decision {
+  if (state.siteAccess !== 'invited') return { next: state, effects: NO_EFFECTS };
+  return { next: { ...state, siteAccess: 'removed' }, effects: NO_EFFECTS, action: 'site.invite_expired', dates: { invitedAt: null } };
+}
+
+/**
+ * Schedules the deletion of a managed account: it behaves as deactivated at once (no login, no seat, sessions end)
+ * and is deleted when the grace period ends, unless the deletion is cancelled.
+ */
+export function decideScheduleDeletion(state: LifecycleState, due: Date): Decision {
+  if (state.accountStatus === 'pending_deletion' || state.accountStatus === 'deleted') return { next: state, effects: NO_EFFECTS };
+  return {
+    next: { ...state, accountStatus: 'pending_deletion', license: revoked(state.license) },
+    effects: { wantSeat: false, releaseSeat: true, revokeSessions: true },
+    action: 'account.deletion_scheduled',
+    dates: { deletionDue: due },
+  };
+}
+
+/** Cancels a scheduled deletion; the account stays deactivated until it is reactivated. */
+export function decideCancelDeletion(state: LifecycleState): Decision {
+  if (state.accountStatus !== 'pending_deletion') return { next: state, effects: NO_EFFECTS };
+  return { next: { ...state, accountStatus: 'deactivated' }, effects: NO_EFFECTS, action: 'account.deletion_cancelled', dates: { deletionDue: null } };
+}
+
+/** Carries out a deletion whose grace period ended: irreversible; the profile is anonymised ("Former user"). */
+export function decideDelete(state: LifecycleState): Decision {
+  if (state.accountStatus === 'deleted') return { next: state, effects: NO_EFFECTS };
+  return {
+    next: { ...state, accountStatus: 'deleted', siteAccess: 'removed', license: revoked(state.license) },
+    effects: { wantSeat: false, releaseSeat: true, revokeSessions: true },
+    action: 'account.deleted',
+    dates: { deletionDue: null },
+  };
+}
+
+/** An admin grants a license: only to an active account with site access (the seat service may still say none is free). */
+export function decideGrant(state: LifecycleState): Decision {
+  if (state.license === 'licensed') return { next: state, effects: NO_EFFECTS };
+  if (state.accountStatus !== 'active' || state.siteAccess !== 'active') return { next: state, effects: NO_EFFECTS };
+  return { next: state, effects: { ...NO_EFFECTS, wantSeat: true }, action: 'license.granted' };
+}
+
+/** An admin revokes a license (or takes an account off the seat waiting list). */
+export function decideRevoke(state: LifecycleState): Decision {
+  if (state.license !== 'licensed' && state.license !== 'pending_seat') return { next: state, effects: NO_EFFECTS };
+  const license: LicenseState = state.license === 'licensed' ? 'revoked' : 'free';
+  return { next: { ...state, license }, effects: { ...NO_EFFECTS, releaseSeat: true }, action: 'license.revoked' };
 }

@@ -34,7 +34,7 @@ export function decisionUpdate(ctx: RequestContext, user: UserDoc, decision: Dec
   const { next, effects, action } = decision;
   const before = stateOf(user);
   const set: Record<string, unknown> = {};
-  const changed = JSON.stringify(before) !== JSON.stringify(next);
+  const changed = JSON.stringify(before) !== JSON.stringify(next) || decision.dates !== undefined;
   if (!changed && !effects.wantSeat && !effects.releaseSeat && !effects.revokeSessions) return set;
   const lifecycle: Lifecycle = { ...(user.lifecycle ?? next), ...next };
   if (next.accountStatus === 'deactivated' && before.accountStatus !== 'deactivated') {
@@ -47,6 +47,10 @@ export function decisionUpdate(ctx: RequestContext, user: UserDoc, decision: Dec
   }
   const audit: AuditEventDoc | undefined =
     action && (changed || effects.wantSeat) ? auditEvent(ctx, action, { kind: 'user', id: user._id }, { ...before }, { ...next }) : undefined;
+  for (const [key, value] of Object.entries(decision.dates ?? {})) {
+    if (value === null) delete lifecycle[key as 'deletionDue' | 'invitedAt'];
+    else if (value) lifecycle[key as 'deletionDue' | 'invitedAt'] = value;
+  }
   lifecycle.pendingEffects = { ...effects, ...(audit ? { audit } : {}) };
   set.lifecycle = lifecycle;
   return set;

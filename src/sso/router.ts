@@ -11,7 +11,9 @@ import type { Store } from '../store/port';
 import type { UserDoc } from '../store/documents';
 import { decideLogin } from '../domain/sso';
 import { DomainError } from '../domain/errors';
-import { stateOf } from '../services/lifecycle';
+import { stateOf, transitionAccount } from '../services/lifecycle';
+import { decideAcceptInvite } from '../domain/lifecycle';
+import { accessRequestRefusal, requestAccess } from '../services/access-requests';
 import { caseKey } from '../services/users';
 import { auditEvent, recordAudit } from '../services/audit';
 import { createSession } from '../services/sessions';
@@ -54,15 +56,44 @@ export function ssoRouter(store: Store): Router {
       let account: UserDoc | null =
         (await store.users.findOne({ orgId: org._id, userNameKey: email })) ?? (await store.users.findOne({ orgId: org._id, emailKeys: email }));
       const decision = decideLogin(email, account ? stateOf(account) : undefined, org.domains);
-      if (decision.outcome === 'refused') throw refused(decision.reason);
+      if (decision.outcome === 'refused') {
+        // Point the person at the way back when there is one (DESIGN.md §2 "Access requests").
+        if (account && !accessRequestRefusal(account)) {
+          throw refused(`${decision.reason}. You can request access: POST /sso/${org.name}/access-requests with the same assertion`);
+        }
+        throw refused(decision.reason);
+      }
       if (decision.outcome === 'create') {
         account = await createJitAccount(store, ctx, email, decision.state);
       }
-      // Logging in updates lastActive (for the inactivity policy and exports) and nothing else: never the license.
+      // Logging in accepts a pending invitation (site access), and updates lastActive (for the inactivity policy and
+      // exports); it never touches the license.
+      if (account!.lifecycle?.siteAccess === 'invited') {
+        await transitionAccount(store, ctx, org, account!._id, (state) => decideAcceptInvite(state));
+      }
       await store.users.updateOne({ _id: account!._id, orgId: org._id }, { $set: { 'lifecycle.lastActive': now } });
       const sessionToken = await createSession(store, org._id, account!._id, now);
       const enterpriseAccess = decision.outcome === 'session' ? decision.enterpriseAccess : false;
       res.json({ sessionToken, accountId: account!._id, enterpriseAccess });
+    }),
+  );
+  /**
+   * An access request from a person whose login was refused or who lacks enterprise access. The assertion proves who
+   * asks; nothing else is needed, since a deactivated account has no session.
+   */
+  router.post(
+    '/:org/access-requests',
+    express.json({ limit: '16kb' }),
+    asyncHandler(async (req, res) => {
+      const org = await store.organizations.findOne({ name: req.params.org });
+      if (!org?.ssoSecret) throw refused('SSO is not configured for this organization');
+      const email = await verifiedEmail(req.body?.assertion, org.ssoSecret);
+      const account = (await store.users.findOne({ orgId: org._id, userNameKey: email })) ?? (await store.users.findOne({ orgId: org._id, emailKeys: email }));
+      if (!account) throw refused('there is no account for this email in the organization');
+      const message = typeof req.body?.message === 'string' ? req.body.message : undefined;
+      const ctx: RequestContext = { orgId: org._id, actor: { kind: 'sso', id: account._id }, requestId: String((req as { id?: unknown }).id ?? ''), now: new Date() };
+      const request = await requestAccess(store, ctx, account, message);
+      res.status(201).json({ id: request._id, status: request.status });
     }),
   );
   return router;
