@@ -135,7 +135,7 @@ export async function grantLicense(store: Store, ctx: RequestContext, org: Organ
   if (state?.accountStatus !== 'active' || state.siteAccess !== 'active') {
     throw new DomainError('conflict', 'only active accounts with site access can be licensed');
   }
-  if (!(await claimSeat(store, org, id, ctx.now))) {
+  if ((await claimSeat(store, org, id, ctx.now)) === 'none') {
     const usage = await seatUsage(store, org);
     throw new DomainError('conflict', `no seat is free (${usage.used} of ${usage.seats} used); free a seat or buy more`);
   }

@@ -18,6 +18,8 @@ import type { RequestContext } from './context';
 type Lifecycle = NonNullable<UserDoc['lifecycle']>;
 type PendingEffects = NonNullable<Lifecycle['pendingEffects']>;
 
+/** Waiters looked at per query when promoting. */
+const PROMOTION_BATCH = 20;
 /** Attempts at completing effects when other writers keep changing the account in between. */
 const MAX_ATTEMPTS = 5;
 
@@ -71,7 +73,7 @@ export async function completeEffects(store: Store, ctx: RequestContext, org: Or
     const set: Record<string, unknown> = {};
     const unset: Record<string, true> = { 'lifecycle.pendingEffects': true };
     if (pending.wantSeat && current.lifecycle!.accountStatus === 'active') {
-      if (await claimSeat(store, org, current._id, ctx.now)) {
+      if ((await claimSeat(store, org, current._id, ctx.now)) !== 'none') {
         set['lifecycle.license'] = 'licensed';
         unset['lifecycle.pendingSince'] = true;
       } else {
@@ -99,31 +101,44 @@ export async function completeEffects(store: Store, ctx: RequestContext, org: Or
 
 /**
  * Gives free seats to the accounts waiting longest (`pending_seat`), until seats or waiters run out.
+ *
+ * Several promoters can run at once (two deactivations in two processes). Each only grants the seats it claimed
+ * itself, and gives one back only when it claimed it and the waiter did not end up licensed — so a seat is never
+ * released from under an account that another request licensed meanwhile.
  */
 export async function promoteWaiters(store: Store, ctx: RequestContext, org: OrganizationDoc): Promise<number> {
   let promoted = 0;
   for (;;) {
-    const waiter = await store.users.findOne(
+    const waiters = await store.users.find(
       { orgId: org._id, 'lifecycle.license': 'pending_seat', 'lifecycle.accountStatus': 'active' },
-      { sort: { 'lifecycle.pendingSince': 1, _id: 1 } },
+      { sort: { 'lifecycle.pendingSince': 1, _id: 1 }, limit: PROMOTION_BATCH },
     );
-    if (!waiter) return promoted;
-    if (!(await claimSeat(store, org, waiter._id, ctx.now))) return promoted;
-    const before = stateOf(waiter);
-    const granted = await store.users.updateOne(
-      { _id: waiter._id, orgId: org._id, 'lifecycle.license': 'pending_seat' },
-      { $set: { 'lifecycle.license': 'licensed', lastModified: ctx.now }, $unset: { 'lifecycle.pendingSince': true }, $inc: { version: 1 } },
-    );
-    if (!granted) {
-      // The waiter changed state meanwhile (e.g. was deactivated): give the seat back and look again.
-      await releaseSeat(store, org, waiter._id);
-      continue;
+    let claimedAny = false;
+    for (const waiter of waiters) {
+      const claim = await claimSeat(store, org, waiter._id, ctx.now);
+      if (claim === 'none') return promoted;
+      // Already holding a seat: another request is completing this waiter's license.
+      if (claim === 'held') continue;
+      claimedAny = true;
+      const before = stateOf(waiter);
+      const granted = await store.users.updateOne(
+        { _id: waiter._id, orgId: org._id, 'lifecycle.license': 'pending_seat', 'lifecycle.accountStatus': 'active' },
+        { $set: { 'lifecycle.license': 'licensed', lastModified: ctx.now }, $unset: { 'lifecycle.pendingSince': true }, $inc: { version: 1 } },
+      );
+      if (!granted) {
+        // The waiter changed meanwhile: keep the seat only if it is now licensed (its seat is this one).
+        const now = await store.users.findOne({ _id: waiter._id, orgId: org._id });
+        if (now?.lifecycle?.license !== 'licensed' || now.lifecycle.accountStatus !== 'active') await releaseSeat(store, org, waiter._id);
+        continue;
+      }
+      await recordAudit(
+        store,
+        auditEvent({ ...ctx, actor: { kind: 'policy', id: 'seat-waitlist' } }, 'license.granted', { kind: 'user', id: waiter._id }, { ...before }, { ...stateOf(granted) }),
+      );
+      promoted++;
     }
-    await recordAudit(
-      store,
-      auditEvent({ ...ctx, actor: { kind: 'policy', id: 'seat-waitlist' } }, 'license.granted', { kind: 'user', id: waiter._id }, { ...before }, { ...stateOf(granted) }),
-    );
-    promoted++;
+    // Nobody left to promote, or every waiter in sight is being handled by another request.
+    if (waiters.length === 0 || !claimedAny) return promoted;
   }
 }
 

@@ -33,18 +33,25 @@ export async function holdsSeat(store: Store, orgId: string, accountId: string):
   return (await store.seats.findOne({ holderKey: holderKey(orgId, accountId) })) !== null;
 }
 
-/** Claims a seat for the account; `true` when it holds one afterwards (already or now), `false` when none is free. */
-export async function claimSeat(store: Store, org: Pick<OrganizationDoc, '_id' | 'seats'>, accountId: string, now: Date): Promise<boolean> {
-  if (await holdsSeat(store, org._id, accountId)) return true;
+/**
+ * What a claim found: `claimed` — this call took a free seat for the account (and only this caller may give it back
+ * if what it was for falls through); `held` — the account already held one (another request claimed it); `none` —
+ * no seat is free.
+ */
+export type SeatClaim = 'claimed' | 'held' | 'none';
+
+/** Claims a seat for the account. */
+export async function claimSeat(store: Store, org: Pick<OrganizationDoc, '_id' | 'seats'>, accountId: string, now: Date): Promise<SeatClaim> {
+  if (await holdsSeat(store, org._id, accountId)) return 'held';
   try {
     const claimed = await store.seats.updateOne(
       { orgId: org._id, slot: { $lt: org.seats }, holderKey: { $exists: false } },
       { $set: { holder: accountId, holderKey: holderKey(org._id, accountId), since: now } },
     );
-    return claimed !== null;
+    return claimed ? 'claimed' : 'none';
   } catch (error) {
     // The unique holderKey refused a second seat for the same account: a concurrent claim for it won.
-    if (error instanceof DuplicateKeyError) return true;
+    if (error instanceof DuplicateKeyError) return 'held';
     throw error;
   }
 }

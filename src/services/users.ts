@@ -85,7 +85,7 @@ export async function createUser(store: Store, ctx: RequestContext, org: Organiz
   // The seat is claimed before the account exists, so a new account is stored once, already licensed or waiting.
   // A crash between the two leaves a seat held by nobody, which the start-up reconciliation releases.
   let license = next.license;
-  if (effects.wantSeat) license = (await claimSeat(store, org, id, ctx.now)) ? 'licensed' : 'pending_seat';
+  if (effects.wantSeat) license = (await claimSeat(store, org, id, ctx.now)) !== 'none' ? 'licensed' : 'pending_seat';
   const state = { ...next, license };
   const doc: UserDoc = {
     _id: id,
