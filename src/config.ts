@@ -31,6 +31,8 @@ const EnvSchema = z.object({
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
   /** What a successful user PATCH answers: `resource` (200 with the user) or `no-content` (204). README "IdP compatibility choices". */
   SCIM_USER_PATCH_RESPONSE: z.enum(['resource', 'no-content']).default('resource'),
+  /** Group writes naming ids that are no account of the organization: `reject` (400 naming the id) or `ignore` (skip them). */
+  SCIM_UNKNOWN_MEMBERS: z.enum(['reject', 'ignore']).default('reject'),
   /** How often lifecycle policies (inactivity, deletions, invitations) run; 0 turns the scheduler off. */
   POLICY_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(3600),
 });
@@ -46,6 +48,7 @@ export interface Config {
   policyIntervalMs: number;
   /** RFC 7644 §3.5.2 allows either; the default `resource` is what the Entra SCIM Validator expects. */
   userPatchResponse?: 'resource' | 'no-content';
+  unknownMembers?: 'reject' | 'ignore';
   bootstrap: {
     scimToken?: string;
     adminToken?: string;
@@ -79,6 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: e.MAX_BODY_BYTES,
     policyIntervalMs: e.POLICY_INTERVAL_SECONDS * 1000,
     userPatchResponse: e.SCIM_USER_PATCH_RESPONSE,
+    unknownMembers: e.SCIM_UNKNOWN_MEMBERS,
     bootstrap: {
       scimToken: e.SCIM_BOOTSTRAP_TOKEN,
       adminToken: e.ADMIN_BOOTSTRAP_TOKEN,

@@ -21,6 +21,7 @@ import { andQuery } from '../store/query';
 import { methodNotAllowed } from '../http/error-handler';
 import { asyncHandler } from '../http/async-handler';
 import type { ScimRouterDeps } from './users-router';
+import { membersInGroup, membersInGroupPatch } from './quirks';
 
 export const GROUP_SCHEMA_URNS = [CORE_GROUP] as const;
 
@@ -32,7 +33,7 @@ export function coerceGroup(body: unknown): { attrs: GroupAttributes; members: M
   let coerced: Record<string, unknown>;
   try {
     const GroupSchema = groupSchema();
-    coerced = JSON.parse(JSON.stringify(new GroupSchema(body, 'in')));
+    coerced = JSON.parse(JSON.stringify(new GroupSchema(membersInGroup(body), 'in')));
   } catch (error) {
     if (error instanceof TypeError) throw badRequest('invalidValue', error.message);
     throw error;
@@ -99,8 +100,9 @@ export function renderGroupResources(store: Store, base: string, docs: GroupDoc[
   );
 }
 
-export function groupsRouter({ store, publicUrl }: ScimRouterDeps): Router {
+export function groupsRouter({ store, publicUrl, unknownMembers = 'reject' }: ScimRouterDeps): Router {
   const router = Router();
+  const memberOptions = { ignoreUnknown: unknownMembers === 'ignore' };
 
   const renderGroups = (req: Request, docs: GroupDoc[], include?: AttributeSelection, exclude?: AttributeSelection) =>
     renderGroupResources(store, baseUrlOf(req, publicUrl), docs, include, exclude);
@@ -147,7 +149,7 @@ export function groupsRouter({ store, publicUrl }: ScimRouterDeps): Router {
     .post(
       asyncHandler(async (req, res) => {
         const { attrs, members } = coerceGroup(req.body);
-        await sendGroup(req, res, await groups.createGroup(store, contextOf(req, res), attrs, members ?? []), 201);
+        await sendGroup(req, res, await groups.createGroup(store, contextOf(req, res), attrs, members ?? [], memberOptions), 201);
       }),
     )
     .all(methodNotAllowed('GET', 'POST'));
@@ -176,14 +178,14 @@ export function groupsRouter({ store, publicUrl }: ScimRouterDeps): Router {
         let doc = await groups.updateGroup(store, ctx, req.params.id, () => attrs, ifMatchVersion(req));
         if (!doc) throw notFound(`Group ${req.params.id} not found`);
         // PUT replaces: an absent `members` means no members (RFC 7644 §3.5.1).
-        if ((await groups.replaceMembers(store, ctx, doc, members ?? [])) > 0) doc = (await groups.touchGroup(store, ctx, doc._id)) ?? doc;
+        if ((await groups.replaceMembers(store, ctx, doc, members ?? [], memberOptions)) > 0) doc = (await groups.touchGroup(store, ctx, doc._id)) ?? doc;
         await sendGroup(req, res, doc);
       }),
     )
     .patch(
       asyncHandler(async (req, res) => {
         const ctx = contextOf(req, res);
-        const patch = new SCIMMY.Messages.PatchOp(req.body);
+        const patch = new SCIMMY.Messages.PatchOp(membersInGroupPatch(req.body));
         const pinned = ifMatchVersion(req);
         let group = await found(req, res);
         if (pinned !== undefined && group.version !== pinned) {
@@ -198,8 +200,8 @@ export function groupsRouter({ store, publicUrl }: ScimRouterDeps): Router {
           const path = operation.path?.trim();
           if (path) guardPatchPath(path);
           if (path && MEMBERS_PATH.test(path)) {
-            if (op === 'add') membershipChanged += await groups.addMembers(store, ctx, group, membersOf(operation.value, `operation ${index} value`));
-            else if (op === 'replace') membershipChanged += await groups.replaceMembers(store, ctx, group, membersOf(operation.value ?? [], `operation ${index} value`));
+            if (op === 'add') membershipChanged += await groups.addMembers(store, ctx, group, membersOf(operation.value, `operation ${index} value`), memberOptions);
+            else if (op === 'replace') membershipChanged += await groups.replaceMembers(store, ctx, group, membersOf(operation.value ?? [], `operation ${index} value`), memberOptions);
             // `remove` with a value array removes only those members (Entra's form, E51); without one, all (RFC, E60).
             else if (operation.value !== undefined) membershipChanged += await groups.removeMembers(store, ctx, group, membersOf(operation.value, `operation ${index} value`).map((m) => m.value));
             else membershipChanged += await groups.removeMembers(store, ctx, group);
@@ -217,7 +219,7 @@ export function groupsRouter({ store, publicUrl }: ScimRouterDeps): Router {
             if (id !== undefined && id !== group._id) throw new ScimError(400, 'mutability', `operation ${index}: id is immutable`);
             if (members !== undefined) {
               const list = membersOf(members, `operation ${index} value.members`);
-              membershipChanged += op === 'replace' ? await groups.replaceMembers(store, ctx, group, list) : await groups.addMembers(store, ctx, group, list);
+              membershipChanged += op === 'replace' ? await groups.replaceMembers(store, ctx, group, list, memberOptions) : await groups.addMembers(store, ctx, group, list, memberOptions);
             }
             if (Object.keys(rest).length > 0) attributeOps.push({ ...operation, value: rest });
             continue;

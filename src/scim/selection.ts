@@ -4,6 +4,7 @@
  */
 import { badRequest } from './errors';
 import { guardAttributeList } from './guards';
+import { valueFiltersInAttributeList } from './quirks';
 
 /** A parsed attribute list: lower-cased top-level name → sub-attribute names (empty set = the whole attribute). */
 export type AttributeSelection = Map<string, Set<string>>;
@@ -13,8 +14,9 @@ const ALWAYS = new Set(['id', 'schemas']);
 /** Parses `name.givenName,emails,urn:...:User:department` into a selection; `undefined` when absent. */
 export function parseAttributeList(raw: unknown, schemaUrns: readonly string[]): AttributeSelection | undefined {
   if (raw === undefined || raw === '') return undefined;
-  const text = Array.isArray(raw) ? raw.join(',') : raw;
-  if (typeof text !== 'string') throw badRequest('invalidValue', 'attributes must be a comma-separated list');
+  const joined = Array.isArray(raw) ? raw.join(',') : raw;
+  if (typeof joined !== 'string') throw badRequest('invalidValue', 'attributes must be a comma-separated list');
+  const text = valueFiltersInAttributeList(joined);
   guardAttributeList(text);
   const selection: AttributeSelection = new Map();
   for (const item of text.split(',').map((s) => s.trim()).filter(Boolean)) {

@@ -19,13 +19,17 @@ import { andQuery } from '../store/query';
 import { methodNotAllowed } from '../http/error-handler';
 import { organizationOf } from '../services/organizations';
 import { asyncHandler } from '../http/async-handler';
-import { booleanStringsInPatch, booleanStringsInUser } from './quirks';
+import { booleanStringsInPatch, booleanStringsInUser, filteredPathUpserts, managerStringInPatch, managerValueFilter } from './quirks';
 
 export const USER_SCHEMA_URNS = [CORE_USER, ENTERPRISE_USER, LIFECYCLE_USER] as const;
 
 export interface ScimRouterDeps {
   store: Store;
   publicUrl?: string;
+  /** `no-content`: a user PATCH answers 204 unless `attributes`/`excludedAttributes` asks for the resource. */
+  userPatchResponse?: 'resource' | 'no-content';
+  /** What a group write does with member ids that are not accounts of the organization (README "IdP compatibility choices"). */
+  unknownMembers?: 'reject' | 'ignore';
 }
 
 /**
@@ -74,7 +78,7 @@ export async function renderUserResources(store: Store, base: string, docs: User
   return docs.map((doc) => applySelection(renderUser(doc, base, groups?.get(doc._id)), include, exclude));
 }
 
-export function usersRouter({ store, publicUrl }: ScimRouterDeps): Router {
+export function usersRouter({ store, publicUrl, userPatchResponse = 'resource' }: ScimRouterDeps): Router {
   const router = Router();
 
   const renderUsers = (req: Request, docs: UserDoc[], include?: AttributeSelection, exclude?: AttributeSelection) =>
@@ -158,7 +162,7 @@ export function usersRouter({ store, publicUrl }: ScimRouterDeps): Router {
     )
     .patch(
       asyncHandler(async (req, res) => {
-        const patch = new SCIMMY.Messages.PatchOp(booleanStringsInPatch(req.body));
+        const patch = new SCIMMY.Messages.PatchOp(managerStringInPatch(booleanStringsInPatch(req.body)));
         refuseGroupsPatch(patch.Operations as Array<{ path?: unknown; value?: unknown }>);
         const base = baseUrlOf(req, publicUrl);
         const ctx = contextOf(req, res);
@@ -170,12 +174,21 @@ export function usersRouter({ store, publicUrl }: ScimRouterDeps): Router {
           async (current) => {
             const UserSchema = userSchema();
             const { meta: _m, ...resource } = renderUser(current, base);
-            const patched = await patch.apply(new UserSchema(resource, 'out') as never);
+            // Entra quirks that depend on the stored user (quirks.ts): manager[value eq …] removal, filtered-path upserts.
+            const operations = managerValueFilter(resource, patch.Operations);
+            if (operations.length === 0) return undefined;
+            const effective = operations === patch.Operations ? patch : new SCIMMY.Messages.PatchOp({ schemas: patch.schemas, Operations: operations as never });
+            const patched = await effective.apply(new UserSchema(filteredPathUpserts(resource, operations), 'out') as never);
             return patched ? coerceUser(JSON.parse(JSON.stringify(patched))) : undefined;
           },
           ifMatchVersion(req),
         );
         if (!doc) throw notFound(`User ${req.params.id} not found`);
+        // RFC 7644 §3.5.2: 200 with the resource, or 204 (README "IdP compatibility choices").
+        if (userPatchResponse === 'no-content' && req.query.attributes === undefined && req.query.excludedAttributes === undefined) {
+          res.set('ETag', etagOf(doc.version)).status(204).end();
+          return;
+        }
         await sendUser(req, res, doc);
       }),
     )

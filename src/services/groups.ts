@@ -17,6 +17,14 @@ export interface GroupAttributes {
   externalId?: string;
 }
 
+/**
+ * `ignoreUnknown`: skip member ids that are not accounts or groups of the organization instead of refusing the whole
+ * request (IDP-BEHAVIOR.md E58 allows either; see README "IdP compatibility choices").
+ */
+export interface MemberOptions {
+  ignoreUnknown?: boolean;
+}
+
 /** A member as a client names it. */
 export interface MemberInput {
   value: string;
@@ -37,7 +45,7 @@ function conflict(displayName: string): DomainError {
  * Resolves members to existing users (or groups) of the organization, filling `display` from the user when the
  * client gave none. An unknown id is a client error naming the id, not a silent skip (E58).
  */
-async function resolveMembers(store: Store, ctx: RequestContext, members: MemberInput[]): Promise<Map<string, MemberInput>> {
+async function resolveMembers(store: Store, ctx: RequestContext, members: MemberInput[], options: MemberOptions = {}): Promise<Map<string, MemberInput>> {
   const wanted = new Map<string, MemberInput>();
   for (const m of members) wanted.set(m.value, m);
   if (wanted.size === 0) return wanted;
@@ -58,12 +66,14 @@ async function resolveMembers(store: Store, ctx: RequestContext, members: Member
     for (const g of groups) resolved.set(g._id, { value: g._id, type: 'Group', display: wanted.get(g._id)!.display ?? g.displayName });
   }
   const unknown = ids.find((id) => !resolved.has(id));
-  if (unknown !== undefined) throw new DomainError('invalid', `member "${unknown}" is not a user or group of this organization`);
+  if (unknown !== undefined && !options.ignoreUnknown) {
+    throw new DomainError('invalid', `member "${unknown}" is not a user or group of this organization`);
+  }
   return resolved;
 }
 
-export async function createGroup(store: Store, ctx: RequestContext, attrs: GroupAttributes, members: MemberInput[]): Promise<GroupDoc> {
-  const resolved = await resolveMembers(store, ctx, members);
+export async function createGroup(store: Store, ctx: RequestContext, attrs: GroupAttributes, members: MemberInput[], options: MemberOptions = {}): Promise<GroupDoc> {
+  const resolved = await resolveMembers(store, ctx, members, options);
   const doc: GroupDoc = {
     _id: uuidv7(),
     orgId: ctx.orgId,
@@ -150,8 +160,8 @@ async function relicense(store: Store, ctx: RequestContext, group: Pick<GroupDoc
 }
 
 /** Adds members that are not yet in the group; returns how many were added. */
-export async function addMembers(store: Store, ctx: RequestContext, group: GroupDoc, members: MemberInput[]): Promise<number> {
-  const resolved = await resolveMembers(store, ctx, members);
+export async function addMembers(store: Store, ctx: RequestContext, group: GroupDoc, members: MemberInput[], options: MemberOptions = {}): Promise<number> {
+  const resolved = await resolveMembers(store, ctx, members, options);
   const added = await insertMemberships(store, ctx, group, [...resolved.values()]);
   await relicense(store, ctx, group, added);
   return added.length;
@@ -173,8 +183,8 @@ export async function removeMembers(store: Store, ctx: RequestContext, group: Gr
 }
 
 /** Makes the membership exactly `members` (PUT, and PATCH replace of `members`); idempotent (E55). */
-export async function replaceMembers(store: Store, ctx: RequestContext, group: GroupDoc, members: MemberInput[]): Promise<number> {
-  const resolved = await resolveMembers(store, ctx, members);
+export async function replaceMembers(store: Store, ctx: RequestContext, group: GroupDoc, members: MemberInput[], options: MemberOptions = {}): Promise<number> {
+  const resolved = await resolveMembers(store, ctx, members, options);
   const current = await store.memberships.find({ orgId: ctx.orgId, groupId: group._id }, { projection: { _id: 1, value: 1 } });
   const stale = current.filter((m) => !resolved.has(m.value)).map((m) => m.value);
   const removed = stale.length > 0 ? await removeMembers(store, ctx, group, stale) : 0;

@@ -104,3 +104,14 @@ describe('SCIM /Groups', () => {
     expect((await t.scim.get(`/Users/${ids[0]}`)).body.groups).toEqual([]);
   });
 });
+
+describe('SCIM_UNKNOWN_MEMBERS=ignore', () => {
+  test('unknown member ids are skipped and the known ones land', async () => {
+    const t = await makeTestApp({ SCIM_UNKNOWN_MEMBERS: 'ignore' });
+    const { body: user } = await t.scim.post('/Users', userBody('u1@example.com')).expect(201);
+    const { body: group } = await t.scim.post('/Groups', groupBody('G', [{ value: 'ghost-1' }])).expect(201);
+    await t.scim.patch(`/Groups/${group.id}`, patchBody({ op: 'add', path: 'members', value: [{ value: user.id }, { value: 'ghost-2' }] })).expect(204);
+    const members = (await t.scim.get(`/Groups/${group.id}`).expect(200)).body.members as Array<{ value: string }>;
+    expect(members.map((m) => m.value)).toEqual([user.id]);
+  });
+});
