@@ -10,6 +10,7 @@ import { bootstrap } from './services/organizations';
 import { protectPrototypes } from './scim/guards';
 import { reconcileOrganization } from './services/lifecycle';
 import { startPolicyScheduler } from './services/scheduler';
+import { acquireDataDirLock } from './store/embedded/lock';
 
 /** How long in-flight requests get to finish after a stop signal. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -18,6 +19,8 @@ async function main(): Promise<void> {
   protectPrototypes();
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  // One process per embedded store: a second server or a CLI command on the same DATA_DIR is refused.
+  const releaseLock = config.mongodbUri ? () => undefined : acquireDataDirLock(config.dataDir, 'scim-lifecycle server');
   const store = await openStore(config);
   const org = await bootstrap(store, config);
   if (org) logger.info({ orgId: org._id, org: org.name }, 'bootstrap organization ready');
@@ -49,7 +52,10 @@ async function main(): Promise<void> {
     force.unref();
     server.close(() => {
       store.close().then(
-        () => process.exit(0),
+        () => {
+          releaseLock();
+          process.exit(0);
+        },
         (error) => {
           logger.error({ err: error }, 'store did not close cleanly');
           process.exit(1);
