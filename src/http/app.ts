@@ -28,7 +28,7 @@ import { contentRouter } from '../content/router';
 import { adminRouter } from '../admin/router';
 
 export interface AppDeps {
-  config: Pick<Config, 'publicUrl' | 'maxBodyBytes'>;
+  config: Pick<Config, 'publicUrl' | 'maxBodyBytes' | 'userPatchResponse' | 'unknownMembers'>;
   store: Store;
   logger: Logger;
 }
@@ -71,7 +71,7 @@ export function createApp({ config, store, logger }: AppDeps): Express {
 
   const scim = express.Router();
   scim.use(scimContentType, bearerAuthenticator(store, 'scim'), ...scimJsonBody(config.maxBodyBytes));
-  const deps = { store, publicUrl: config.publicUrl };
+  const deps = { store, publicUrl: config.publicUrl, userPatchResponse: config.userPatchResponse, unknownMembers: config.unknownMembers };
   scim.use('/Users', usersRouter(deps));
   scim.use('/Groups', groupsRouter(deps));
   scim.use('/.search', searchRouter(deps));
