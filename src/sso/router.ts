@@ -5,7 +5,7 @@
  * to accept HS256 only, so `alg: none` and every other algorithm are refused along with bad signatures and expired
  * tokens. The login decision itself is the pure SSO rule in domain/sso.ts: it never grants or restores a license.
  */
-import express, { Router } from 'express';
+import express, { Router, type Request } from 'express';
 import { jwtVerify, errors as joseErrors } from 'jose';
 import type { Store } from '../store/port';
 import type { UserDoc } from '../store/documents';
@@ -42,39 +42,44 @@ async function verifiedEmail(assertion: unknown, secret: string): Promise<string
   }
 }
 
+/** The organization named in the URL, the verified email of the assertion, and that email's account (if any). */
+async function identify(store: Store, req: Request) {
+  const org = await store.organizations.findOne({ name: req.params.org });
+  if (!org?.ssoSecret) throw refused('SSO is not configured for this organization');
+  const email = await verifiedEmail(req.body?.assertion, org.ssoSecret);
+  const account = (await store.users.findOne({ orgId: org._id, userNameKey: email })) ?? (await store.users.findOne({ orgId: org._id, emailKeys: email }));
+  return { org, email, account };
+}
+
+const requestIdOf = (req: Request) => String((req as { id?: unknown }).id ?? '');
+
 export function ssoRouter(store: Store): Router {
   const router = Router();
   router.post(
     '/:org/login',
     express.json({ limit: '16kb' }),
     asyncHandler(async (req, res) => {
-      const org = await store.organizations.findOne({ name: req.params.org });
-      if (!org?.ssoSecret) throw refused('SSO is not configured for this organization');
-      const email = await verifiedEmail(req.body?.assertion, org.ssoSecret);
+      const { org, email, account: found } = await identify(store, req);
       const now = new Date();
-      const ctx: RequestContext = { orgId: org._id, actor: { kind: 'sso', id: org._id }, requestId: String((req as { id?: unknown }).id ?? ''), now };
-      let account: UserDoc | null =
-        (await store.users.findOne({ orgId: org._id, userNameKey: email })) ?? (await store.users.findOne({ orgId: org._id, emailKeys: email }));
-      const decision = decideLogin(email, account ? stateOf(account) : undefined, org.domains);
+      const ctx: RequestContext = { orgId: org._id, actor: { kind: 'sso', id: org._id }, requestId: requestIdOf(req), now };
+      const decision = decideLogin(email, found ? stateOf(found) : undefined, org.domains);
       if (decision.outcome === 'refused') {
         // Point the person at the way back when there is one (DESIGN.md §2 "Access requests").
-        if (account && !accessRequestRefusal(account)) {
+        if (found && !accessRequestRefusal(found)) {
           throw refused(`${decision.reason}. You can request access: POST /sso/${org.name}/access-requests with the same assertion`);
         }
         throw refused(decision.reason);
       }
-      if (decision.outcome === 'create') {
-        account = await createJitAccount(store, ctx, email, decision.state);
-      }
+      const account = decision.outcome === 'create' ? await createJitAccount(store, ctx, email, decision.state) : found!;
       // Logging in accepts a pending invitation (site access), and updates lastActive (for the inactivity policy and
       // exports); it never touches the license.
-      if (account!.lifecycle?.siteAccess === 'invited') {
-        await transitionAccount(store, ctx, org, account!._id, (state) => decideAcceptInvite(state));
+      if (account.lifecycle?.siteAccess === 'invited') {
+        await transitionAccount(store, ctx, org, account._id, (state) => decideAcceptInvite(state));
       }
-      await store.users.updateOne({ _id: account!._id, orgId: org._id }, { $set: { 'lifecycle.lastActive': now } });
-      const sessionToken = await createSession(store, org._id, account!._id, now);
+      await store.users.updateOne({ _id: account._id, orgId: org._id }, { $set: { 'lifecycle.lastActive': now } });
+      const sessionToken = await createSession(store, org._id, account._id, now);
       const enterpriseAccess = decision.outcome === 'session' ? decision.enterpriseAccess : false;
-      res.json({ sessionToken, accountId: account!._id, enterpriseAccess });
+      res.json({ sessionToken, accountId: account._id, enterpriseAccess });
     }),
   );
   /**
@@ -85,13 +90,10 @@ export function ssoRouter(store: Store): Router {
     '/:org/access-requests',
     express.json({ limit: '16kb' }),
     asyncHandler(async (req, res) => {
-      const org = await store.organizations.findOne({ name: req.params.org });
-      if (!org?.ssoSecret) throw refused('SSO is not configured for this organization');
-      const email = await verifiedEmail(req.body?.assertion, org.ssoSecret);
-      const account = (await store.users.findOne({ orgId: org._id, userNameKey: email })) ?? (await store.users.findOne({ orgId: org._id, emailKeys: email }));
+      const { org, account } = await identify(store, req);
       if (!account) throw refused('there is no account for this email in the organization');
       const message = typeof req.body?.message === 'string' ? req.body.message : undefined;
-      const ctx: RequestContext = { orgId: org._id, actor: { kind: 'sso', id: account._id }, requestId: String((req as { id?: unknown }).id ?? ''), now: new Date() };
+      const ctx: RequestContext = { orgId: org._id, actor: { kind: 'sso', id: account._id }, requestId: requestIdOf(req), now: new Date() };
       const request = await requestAccess(store, ctx, account, message);
       res.status(201).json({ id: request._id, status: request.status });
     }),
