@@ -1,0 +1,132 @@
+/**
+ * The embedded store's fast paths (src/store/embedded/scan.ts) must return exactly what NeDB itself returns.
+ */
+import Datastore from '@seald-io/nedb';
+import { patchIndexValueDeletes, scanCount, scanFind } from '../../src/store/embedded/scan';
+import type { Query, Sort } from '../../src/store/port';
+
+type Doc = { _id: string; [k: string]: unknown };
+
+async function dataset(): Promise<Datastore<Doc>> {
+  const db = new Datastore<Doc>({ inMemoryOnly: true });
+  await db.loadDatabaseAsync();
+  await db.ensureIndexAsync({ fieldName: ['orgId', 'userNameKey'], unique: true });
+  await db.ensureIndexAsync({ fieldName: ['orgId', 'value'] });
+  await db.ensureIndexAsync({ fieldName: 'emailKeys' });
+  const docs: Doc[] = [];
+  for (let i = 0; i < 400; i++) {
+    docs.push({
+      _id: `id-${String((i * 7919) % 1000).padStart(4, '0')}`,
+      orgId: i % 5 === 0 ? 'o2' : 'o1',
+      userNameKey: `user${i}`,
+      value: `u${i % 13}`,
+      ...(i % 3 === 0 ? {} : { connectionId: i % 3 === 1 ? 'c1' : 'c2' }),
+      ...(i % 17 === 0 ? { tags: ['c1', 'x'] } : {}),
+      rank: i % 11,
+      emailKeys: [`user${i}@example.com`],
+      lifecycle: { license: i % 4 === 0 ? 'pending_seat' : 'free', pendingSince: new Date(1_700_000_000_000 + (i % 9) * 1000) },
+    });
+  }
+  // An array-valued field under a plain equality: NeDB's "any element" rule applies.
+  docs.push({ _id: 'id-arr', orgId: 'o1', userNameKey: 'arr', connectionId: ['c1', 'c9'], value: 'u1', rank: 3, emailKeys: [] });
+  await db.insertAsync(docs);
+  return db;
+}
+
+async function nedbFind(db: Datastore<Doc>, query: Query, sort?: Sort, skip?: number, limit?: number): Promise<Doc[]> {
+  let cursor = db.findAsync(query);
+  if (sort) cursor = cursor.sort(sort);
+  if (skip) cursor = cursor.skip(skip);
+  if (limit !== undefined) cursor = cursor.limit(limit);
+  return cursor;
+}
+
+const queries: Query[] = [
+  {},
+  { orgId: 'o1' },
+  { orgId: 'o1', connectionId: 'c1' },
+  { orgId: 'o2', connectionId: 'c2' },
+  { connectionId: 'c9' },
+  { tags: 'c1' },
+  { orgId: 'o1', rank: 3 },
+  { orgId: 'o1', connectionId: { $exists: true } },
+  { orgId: 'o1', 'lifecycle.license': 'pending_seat' },
+  { orgId: 'o1', value: { $in: ['u1', 'u4', 'u4', 'u12', 'nope'] } },
+  { orgId: 'o2', value: { $in: [] } },
+  { orgId: 'o1', userNameKey: { $in: ['user1', 'user2', 'arr'] }, connectionId: 'c1' },
+  { $or: [{ orgId: 'o2' }, { rank: 1 }] },
+  // NeDB starts these from an index; the fast path must step aside.
+  { _id: 'id-0007' },
+  { orgId: 'o1', userNameKey: 'user1' },
+  { emailKeys: 'user5@example.com' },
+];
+const sorts: Array<Sort | undefined> = [undefined, { _id: 1 }, { _id: -1 }, { rank: 1, _id: 1 }, { 'lifecycle.pendingSince': 1, _id: 1 }, { rank: -1 }];
+const pages: Array<[number | undefined, number | undefined]> = [
+  [undefined, undefined],
+  [0, 0],
+  [0, 10],
+  [5, 3],
+  [150, 100],
+  [1000, 10],
+];
+
+describe('embedded scan fast path', () => {
+  it('finds and counts exactly as NeDB does, for every query, sort and page', async () => {
+    const db = await dataset();
+    let served = 0;
+    for (const query of queries) {
+      const count = await scanCount(db as Datastore<unknown>, query);
+      if (count !== undefined) expect(count).toBe(await db.countAsync(query));
+      for (const sort of sorts) {
+        for (const [skip, limit] of pages) {
+          const fast = await scanFind(db as Datastore<unknown>, query, { sort, skip, limit });
+          if (fast === undefined) continue;
+          served++;
+          expect(fast).toEqual(await nedbFind(db, query, sort, skip, limit));
+        }
+      }
+    }
+    // Most of the combinations above are the fast path's.
+    expect(served).toBeGreaterThan(300);
+  });
+
+  it('leaves queries that NeDB serves from an index to NeDB', async () => {
+    const db = await dataset();
+    expect(await scanFind(db as Datastore<unknown>, { _id: 'id-0007', orgId: 'o1' }, {})).toBeUndefined();
+    expect(await scanFind(db as Datastore<unknown>, { orgId: 'o1', userNameKey: 'user1' }, {})).toBeUndefined();
+    expect(await scanCount(db as Datastore<unknown>, { emailKeys: 'x' })).toBeUndefined();
+    expect(await scanFind(db as Datastore<unknown>, { orgId: 'o1', connectionId: 'c1' }, { sort: { _id: 1 } })).toBeDefined();
+  });
+
+  it('returns copies: changing a result does not change the store', async () => {
+    const db = await dataset();
+    const [first] = (await scanFind(db as Datastore<unknown>, { orgId: 'o1' }, { limit: 1 }))!;
+    (first as Doc).rank = 999;
+    expect((await db.findOneAsync({ _id: first._id })).rank).not.toBe(999);
+  });
+});
+
+describe('patched index value deletes', () => {
+  it('updates and removals leave every index as the unpatched library does', async () => {
+    const patched = await dataset();
+    const plain = await dataset();
+    await patched.ensureIndexAsync({ fieldName: 'orgId' });
+    await plain.ensureIndexAsync({ fieldName: 'orgId' });
+    patchIndexValueDeletes(patched as Datastore<unknown>);
+    for (const db of [patched, plain]) {
+      await db.updateAsync({ orgId: 'o1', rank: { $lt: 4 } }, { $set: { orgId: 'o3' } }, { multi: true });
+      await db.updateAsync({ value: 'u1' }, { $set: { value: 'u2' } }, { multi: true });
+      await db.removeAsync({ value: 'u5' }, { multi: true });
+      await db.removeAsync({ orgId: 'o2' }, { multi: true });
+      await db.removeAsync({ _id: 'id-arr' }, {});
+    }
+    for (const query of [{ orgId: 'o1' }, { orgId: 'o2' }, { orgId: 'o3' }, { orgId: 'o3', value: 'u2' }, { orgId: 'o1', value: 'u1' }, { emailKeys: 'user7@example.com' }]) {
+      expect(await patched.findAsync(query).sort({ _id: 1 })).toEqual(await plain.findAsync(query).sort({ _id: 1 }));
+    }
+    expect(await patched.countAsync({})).toBe(await plain.countAsync({}));
+    // The index on orgId really serves the query (no scan) and holds only live documents.
+    const index = (patched as unknown as { indexes: Record<string, { getMatching(v: unknown): Doc[] }> }).indexes.orgId;
+    expect(index.getMatching('o2')).toHaveLength(0);
+    expect(index.getMatching('o1').map((d) => d._id).sort()).toEqual((await plain.findAsync({ orgId: 'o1' })).map((d) => d._id).sort());
+  });
+});
