@@ -23,4 +23,9 @@ export default tseslint.config(
     languageOptions: { globals: globals.node },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // The admin dashboard's script runs in the browser (an ES module, no bundler).
+    files: ['src/admin/dashboard/public/**/*.js'],
+    languageOptions: { globals: globals.browser, sourceType: 'module' },
+  },
 );

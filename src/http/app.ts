@@ -26,6 +26,7 @@ import { jsonErrorRenderer } from './json-errors';
 import { ssoRouter } from '../sso/router';
 import { contentRouter } from '../content/router';
 import { adminRouter } from '../admin/router';
+import { dashboardRouter } from '../admin/dashboard/serve';
 
 export interface AppDeps {
   config: Pick<Config, 'publicUrl' | 'maxBodyBytes' | 'userPatchResponse' | 'unknownMembers'>;
@@ -91,5 +92,7 @@ export function createApp({ config, store, logger }: AppDeps): Express {
   app.use('/sso', ssoRouter(store), jsonErrorRenderer(logger));
   app.use('/api', bearerAuthenticator(store, 'session'), contentRouter(store), jsonErrorRenderer(logger));
   app.use('/admin/api', bearerAuthenticator(store, 'admin'), adminRouter(store), jsonErrorRenderer(logger));
+  // The admin dashboard: static files (express.static) with a strict Content-Security-Policy; it calls /admin/api.
+  app.use('/admin', dashboardRouter());
   return app;
 }
