@@ -3,22 +3,20 @@
  * rewriting the group (scimmy's read-patch-write takes seconds on a 50k-member group: PERFORMANCE.md §2.5); the
  * group's own attributes go through scimmy's PatchOp.
  */
-import { Router, type Request, type Response } from 'express';
+import { Router } from 'express';
 import SCIMMY from 'scimmy';
 import type { Store } from '../store/port';
 import type { GroupDoc } from '../store/documents';
 import * as groups from '../services/groups';
 import type { GroupAttributes, MemberInput } from '../services/groups';
 import { badRequest, notFound, ScimError } from './errors';
-import { etagOf, renderGroup, type ScimResource } from './render';
-import { applySelection, isSelected, parseAttributeList, type AttributeSelection } from './selection';
-import { baseUrlOf, contextOf, ifMatchVersion, ifNoneMatchHits, listParamsOf, searchParamsOf, sendScim, type ListParams } from './request';
-import { CORE_GROUP, LIST_RESPONSE, groupSchema } from './schema';
-import { guardFilter, guardPatchPath, guardSortBy } from './guards';
-import { translateFilter } from './filter';
-import { translateSort } from './sort';
-import { andQuery } from '../store/query';
+import { etagOf, renderGroup } from './render';
+import { applySelection, isSelected, type AttributeSelection } from './selection';
+import { baseUrlOf, contextOf, ifMatchVersion, listParamsOf, searchParamsOf } from './request';
+import { CORE_GROUP, groupSchema } from './schema';
+import { guardPatchPath } from './guards';
 import { methodNotAllowed } from '../http/error-handler';
+import { resourceEndpoints, type ResourceType } from './resource-endpoints';
 import { asyncHandler } from '../http/async-handler';
 import type { ScimRouterDeps } from './users-router';
 import { membersInGroup, membersInGroupPatch } from './quirks';
@@ -100,48 +98,24 @@ export function renderGroupResources(store: Store, base: string, docs: GroupDoc[
   );
 }
 
+/** /Groups as the shared endpoints see it. */
+const GROUP_TYPE: ResourceType<GroupDoc> = {
+  name: 'Group',
+  endpoint: 'Groups',
+  schemaUrns: GROUP_SCHEMA_URNS,
+  scope: groups.groupScope,
+  list: groups.listGroups,
+  get: groups.getGroup,
+  render: renderGroupResources,
+};
+
 export function groupsRouter({ store, publicUrl, unknownMembers = 'reject' }: ScimRouterDeps): Router {
   const router = Router();
   const memberOptions = { ignoreUnknown: unknownMembers === 'ignore' };
 
-  const renderGroups = (req: Request, docs: GroupDoc[], include?: AttributeSelection, exclude?: AttributeSelection) =>
-    renderGroupResources(store, baseUrlOf(req, publicUrl), docs, include, exclude);
-
-  async function list(req: Request, res: Response, params: ListParams) {
-    const ctx = contextOf(req, res);
-    const include = parseAttributeList(params.attributes, GROUP_SCHEMA_URNS);
-    const exclude = parseAttributeList(params.excludedAttributes, GROUP_SCHEMA_URNS);
-    let query = groups.groupScope(ctx);
-    if (params.filter !== undefined) {
-      guardFilter(params.filter);
-      query = andQuery(translateFilter('Group', params.filter), query);
-    }
-    if (params.sortBy !== undefined) guardSortBy(params.sortBy);
-    const sort = translateSort('Group', params.sortBy, params.sortOrder);
-    const { total, docs } = await groups.listGroups(store, query, sort, params.startIndex - 1, params.count);
-    sendScim(res, 200, {
-      schemas: [LIST_RESPONSE],
-      totalResults: total,
-      startIndex: params.startIndex,
-      itemsPerPage: docs.length,
-      Resources: await renderGroups(req, docs, include, exclude),
-    });
-  }
-
-  async function sendGroup(req: Request, res: Response, doc: GroupDoc, status = 200) {
-    const include = parseAttributeList(req.query.attributes, GROUP_SCHEMA_URNS);
-    const exclude = parseAttributeList(req.query.excludedAttributes, GROUP_SCHEMA_URNS);
-    const [resource] = (await renderGroups(req, [doc], include, exclude)) as ScimResource[];
-    res.set('ETag', etagOf(doc.version));
-    if (status === 201) res.set('Location', `${baseUrlOf(req, publicUrl)}/Groups/${doc._id}`);
-    sendScim(res, status, resource);
-  }
-
-  async function found(req: Request, res: Response): Promise<GroupDoc> {
-    const doc = await groups.getGroup(store, contextOf(req, res), req.params.id);
-    if (!doc) throw notFound(`Group ${req.params.id} not found`);
-    return doc;
-  }
+  const endpoints = resourceEndpoints(GROUP_TYPE, store, publicUrl);
+  const { list, found } = endpoints;
+  const sendGroup = endpoints.send;
 
   router
     .route('/')
@@ -161,16 +135,7 @@ export function groupsRouter({ store, publicUrl, unknownMembers = 'reject' }: Sc
 
   router
     .route('/:id')
-    .get(
-      asyncHandler(async (req, res) => {
-        const doc = await found(req, res);
-        if (ifNoneMatchHits(req, etagOf(doc.version))) {
-          res.set('ETag', etagOf(doc.version)).status(304).end();
-          return;
-        }
-        await sendGroup(req, res, doc);
-      }),
-    )
+    .get(asyncHandler(endpoints.get))
     .put(
       asyncHandler(async (req, res) => {
         const ctx = contextOf(req, res);
@@ -250,10 +215,7 @@ export function groupsRouter({ store, publicUrl, unknownMembers = 'reject' }: Sc
     )
     .delete(
       asyncHandler(async (req, res) => {
-        const pinned = ifMatchVersion(req);
-        if (pinned !== undefined && (await found(req, res)).version !== pinned) {
-          throw new ScimError(412, undefined, 'If-Match does not match the current version of the resource');
-        }
+        await endpoints.checkIfMatch(req, res);
         if (!(await groups.deleteGroup(store, contextOf(req, res), req.params.id))) throw notFound(`Group ${req.params.id} not found`);
         res.status(204).end();
       }),

@@ -1,22 +1,20 @@
 /**
  * `/Users` (RFC 7644 §3): each handler is a straight line — parse, call the service, render.
  */
-import { Router, type Request, type Response } from 'express';
+import { Router } from 'express';
 import SCIMMY from 'scimmy';
 import type { Store } from '../store/port';
 import type { UserDoc } from '../store/documents';
 import * as users from '../services/users';
 import type { UserAttributes } from '../services/users';
 import { badRequest, notFound, ScimError } from './errors';
-import { renderUser, etagOf, type ScimResource } from './render';
-import { applySelection, isSelected, parseAttributeList, type AttributeSelection } from './selection';
-import { baseUrlOf, contextOf, ifMatchVersion, ifNoneMatchHits, listParamsOf, searchParamsOf, sendScim, type ListParams } from './request';
-import { CORE_USER, ENTERPRISE_USER, LIFECYCLE_USER, LIST_RESPONSE, userSchema } from './schema';
-import { guardFilter, guardPatchPath, guardSortBy } from './guards';
-import { translateFilter } from './filter';
-import { translateSort } from './sort';
-import { andQuery } from '../store/query';
+import { renderUser, etagOf } from './render';
+import { applySelection, isSelected, type AttributeSelection } from './selection';
+import { baseUrlOf, contextOf, ifMatchVersion, listParamsOf, searchParamsOf } from './request';
+import { CORE_USER, ENTERPRISE_USER, LIFECYCLE_USER, userSchema } from './schema';
+import { guardPatchPath } from './guards';
 import { methodNotAllowed } from '../http/error-handler';
+import { resourceEndpoints, type ResourceType } from './resource-endpoints';
 import { organizationOf } from '../services/organizations';
 import { asyncHandler } from '../http/async-handler';
 import { booleanStringsInPatch, booleanStringsInUser, filteredPathUpserts, managerStringInPatch, managerValueFilter } from './quirks';
@@ -78,48 +76,23 @@ export async function renderUserResources(store: Store, base: string, docs: User
   return docs.map((doc) => applySelection(renderUser(doc, base, groups?.get(doc._id)), include, exclude));
 }
 
+/** /Users as the shared endpoints see it. */
+const USER_TYPE: ResourceType<UserDoc> = {
+  name: 'User',
+  endpoint: 'Users',
+  schemaUrns: USER_SCHEMA_URNS,
+  scope: users.userScope,
+  list: users.listUsers,
+  get: users.getUser,
+  render: renderUserResources,
+};
+
 export function usersRouter({ store, publicUrl, userPatchResponse = 'resource' }: ScimRouterDeps): Router {
   const router = Router();
 
-  const renderUsers = (req: Request, docs: UserDoc[], include?: AttributeSelection, exclude?: AttributeSelection) =>
-    renderUserResources(store, baseUrlOf(req, publicUrl), docs, include, exclude);
-
-  async function list(req: Request, res: Response, params: ListParams) {
-    const ctx = contextOf(req, res);
-    const include = parseAttributeList(params.attributes, USER_SCHEMA_URNS);
-    const exclude = parseAttributeList(params.excludedAttributes, USER_SCHEMA_URNS);
-    let query = users.userScope(ctx);
-    if (params.filter !== undefined) {
-      guardFilter(params.filter);
-      query = andQuery(translateFilter('User', params.filter), query);
-    }
-    if (params.sortBy !== undefined) guardSortBy(params.sortBy);
-    const sort = translateSort('User', params.sortBy, params.sortOrder);
-    const { total, docs } = await users.listUsers(store, query, sort, params.startIndex - 1, params.count);
-    sendScim(res, 200, {
-      schemas: [LIST_RESPONSE],
-      totalResults: total,
-      startIndex: params.startIndex,
-      itemsPerPage: docs.length,
-      Resources: await renderUsers(req, docs, include, exclude),
-    });
-  }
-
-  /** Sends one user with its ETag; `status` 201 adds `Location` (scimmy-routers does not). */
-  async function sendUser(req: Request, res: Response, doc: UserDoc, status = 200) {
-    const include = parseAttributeList(req.query.attributes, USER_SCHEMA_URNS);
-    const exclude = parseAttributeList(req.query.excludedAttributes, USER_SCHEMA_URNS);
-    const [resource] = (await renderUsers(req, [doc], include, exclude)) as ScimResource[];
-    res.set('ETag', etagOf(doc.version));
-    if (status === 201) res.set('Location', `${baseUrlOf(req, publicUrl)}/Users/${doc._id}`);
-    sendScim(res, status, resource);
-  }
-
-  async function found(req: Request, res: Response): Promise<UserDoc> {
-    const doc = await users.getUser(store, contextOf(req, res), req.params.id);
-    if (!doc) throw notFound(`User ${req.params.id} not found`);
-    return doc;
-  }
+  const endpoints = resourceEndpoints(USER_TYPE, store, publicUrl);
+  const { list } = endpoints;
+  const sendUser = endpoints.send;
 
   router
     .route('/')
@@ -140,16 +113,7 @@ export function usersRouter({ store, publicUrl, userPatchResponse = 'resource' }
 
   router
     .route('/:id')
-    .get(
-      asyncHandler(async (req, res) => {
-        const doc = await found(req, res);
-        if (ifNoneMatchHits(req, etagOf(doc.version))) {
-          res.set('ETag', etagOf(doc.version)).status(304).end();
-          return;
-        }
-        await sendUser(req, res, doc);
-      }),
-    )
+    .get(asyncHandler(endpoints.get))
     .put(
       asyncHandler(async (req, res) => {
         const attrs = coerceUser(req.body);
@@ -195,10 +159,7 @@ export function usersRouter({ store, publicUrl, userPatchResponse = 'resource' }
     .delete(
       asyncHandler(async (req, res) => {
         const ctx = contextOf(req, res);
-        const pinned = ifMatchVersion(req);
-        if (pinned !== undefined && (await found(req, res)).version !== pinned) {
-          throw new ScimError(412, undefined, 'If-Match does not match the current version of the resource');
-        }
+        await endpoints.checkIfMatch(req, res);
         if (!(await users.unlinkUser(store, ctx, await organizationOf(store, ctx), req.params.id))) throw notFound(`User ${req.params.id} not found`);
         res.status(204).end();
       }),
