@@ -270,3 +270,29 @@ export function valueFiltersInAttributeList(text: string): string {
   // An unbalanced bracket is left for the guard to refuse.
   return depth === 0 && !inString ? out : text;
 }
+
+/**
+ * Nulls for attributes the client does not set (E19; Entra's documentation sample): RFC 7644 §3.5.1 reads null as
+ * "unassigned", but scimmy refuses null for multi-valued attributes.
+ * `{"userName":"a","title":null,"phoneNumbers":null,"name":{"formatted":null,"givenName":"A"}}` →
+ * `{"userName":"a","name":{"givenName":"A"}}`. Nested objects (complex attributes, extensions) are cleaned one level
+ * down; values inside multi-valued attributes are left to validation.
+ */
+export function nullsAsUnassigned<T>(body: T): T {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
+  let changed = false;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
+    if (value === null) {
+      changed = true;
+      continue;
+    }
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.values(value).some((v) => v === null)) {
+      changed = true;
+      out[key] = Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null));
+      continue;
+    }
+    out[key] = value;
+  }
+  return changed ? (out as T) : body;
+}

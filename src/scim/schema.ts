@@ -63,7 +63,17 @@ export function declareScimSchemas(): void {
 
 /** Advertises exactly what the server does (RFC 7643 §5); called after the discovery router is built, which resets it. */
 export function advertiseServiceProviderConfig(): void {
+  // scimmy appends authentication schemes on every router construction; keep exactly the one we use.
+  SCIMMY.Config.set('authenticationSchemes' as never, [] as never);
   SCIMMY.Config.set({
+    authenticationSchemes: [
+      {
+        type: 'oauthbearertoken',
+        name: 'OAuth Bearer Token',
+        description: 'A bearer token in the Authorization header (RFC 6750), issued per directory connection',
+        specUri: 'https://www.rfc-editor.org/info/rfc6750',
+      },
+    ],
     documentationUri: undefined,
     patch: { supported: true },
     bulk: { supported: true, maxOperations: BULK_MAX_OPERATIONS, maxPayloadSize: BULK_MAX_PAYLOAD_BYTES },

@@ -17,7 +17,7 @@ import { methodNotAllowed } from '../http/error-handler';
 import { resourceEndpoints, type ResourceType } from './resource-endpoints';
 import { organizationOf } from '../services/organizations';
 import { asyncHandler } from '../http/async-handler';
-import { booleanStringsInPatch, booleanStringsInUser, filteredPathUpserts, managerStringInPatch, managerValueFilter } from './quirks';
+import { booleanStringsInPatch, booleanStringsInUser, filteredPathUpserts, managerStringInPatch, managerValueFilter, nullsAsUnassigned } from './quirks';
 
 export const USER_SCHEMA_URNS = [CORE_USER, ENTERPRISE_USER, LIFECYCLE_USER] as const;
 
@@ -42,7 +42,7 @@ export function coerceUser(body: unknown): UserAttributes {
   let coerced: Record<string, unknown>;
   try {
     const UserSchema = userSchema();
-    coerced = JSON.parse(JSON.stringify(new UserSchema(booleanStringsInUser(body), 'in')));
+    coerced = JSON.parse(JSON.stringify(new UserSchema(booleanStringsInUser(nullsAsUnassigned(body)), 'in')));
   } catch (error) {
     if (error instanceof TypeError) throw badRequest('invalidValue', error.message);
     throw error;

@@ -135,3 +135,13 @@ describe('discovery and protocol', () => {
     expect(res.headers.allow).toContain('GET');
   });
 });
+
+describe('ServiceProviderConfig across apps', () => {
+  test('building several apps in one process still advertises exactly one authentication scheme', async () => {
+    await makeTestApp();
+    const t = await makeTestApp();
+    const res = await t.scim.get('/ServiceProviderConfig').expect(200);
+    expect(res.body.authenticationSchemes).toHaveLength(1);
+    expect(res.body.authenticationSchemes[0]).toMatchObject({ type: 'oauthbearertoken', specUri: 'https://www.rfc-editor.org/info/rfc6750' });
+  });
+});

@@ -188,3 +188,15 @@ describe('valueFiltersInAttributeList', () => {
     expect(valueFiltersInAttributeList('emails[type eq "work"')).toBe('emails[type eq "work"');
   });
 });
+
+describe('nulls as unassigned (E19)', () => {
+  test('null attributes, also one level down, are dropped; a body without nulls is returned as it is', async () => {
+    const { nullsAsUnassigned } = await import('../../src/scim/quirks');
+    expect(nullsAsUnassigned({ userName: 'a', title: null, phoneNumbers: null, name: { formatted: null, givenName: 'A' } })).toEqual({
+      userName: 'a',
+      name: { givenName: 'A' },
+    });
+    const wellFormed = { userName: 'a', name: { givenName: 'A' }, emails: [{ value: 'a@x' }] };
+    expect(nullsAsUnassigned(wellFormed)).toBe(wellFormed);
+  });
+});
