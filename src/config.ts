@@ -35,7 +35,29 @@ const EnvSchema = z.object({
   SCIM_UNKNOWN_MEMBERS: z.enum(['reject', 'ignore']).default('reject'),
   /** How often lifecycle policies (inactivity, deletions, invitations) run; 0 turns the scheduler off. */
   POLICY_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(3600),
+  /** SCIM requests per second per organization, sustained (README "Rate limits"); 0 turns the SCIM limit off. */
+  RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(50),
+  /** SCIM requests per organization accepted at once; default twice the per-second rate. */
+  RATE_LIMIT_BURST: z.coerce.number().int().min(1).optional(),
+  /** Admin API requests per second per organization; 0 turns the admin limit off. */
+  ADMIN_RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(20),
+  ADMIN_RATE_LIMIT_BURST: z.coerce.number().int().min(1).optional(),
+  /** Refused SSO attempts per minute per client IP and organization before further attempts get 429; 0 turns it off. */
+  SSO_FAILED_LOGINS_PER_MINUTE: z.coerce.number().int().min(0).default(10),
 });
+
+/** A per-organization token-bucket-like limit: `perSecond` sustained, `burst` at once; `perSecond: 0` = no limit. */
+export interface RateLimit {
+  perSecond: number;
+  burst: number;
+}
+
+function rateLimit(perSecond: number, burst: number | undefined, name: string): RateLimit {
+  if (burst !== undefined && perSecond > 0 && burst < perSecond) {
+    throw new Error(`invalid configuration: ${name}_BURST (${burst}) must be at least ${name}_PER_SECOND (${perSecond})`);
+  }
+  return { perSecond, burst: burst ?? 2 * perSecond };
+}
 
 export interface Config {
   port: number;
@@ -49,6 +71,13 @@ export interface Config {
   /** RFC 7644 §3.5.2 allows either; the default `resource` is what the Entra SCIM Validator expects. */
   userPatchResponse?: 'resource' | 'no-content';
   unknownMembers?: 'reject' | 'ignore';
+  /** Per process: several processes behind a load balancer each keep their own counters. */
+  rateLimits?: {
+    scim: RateLimit;
+    admin: RateLimit;
+    /** Refused SSO attempts per minute per client IP and organization; 0 = no limit. */
+    ssoFailuresPerMinute: number;
+  };
   bootstrap: {
     scimToken?: string;
     adminToken?: string;
@@ -83,6 +112,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     policyIntervalMs: e.POLICY_INTERVAL_SECONDS * 1000,
     userPatchResponse: e.SCIM_USER_PATCH_RESPONSE,
     unknownMembers: e.SCIM_UNKNOWN_MEMBERS,
+    rateLimits: {
+      scim: rateLimit(e.RATE_LIMIT_PER_SECOND, e.RATE_LIMIT_BURST, 'RATE_LIMIT'),
+      admin: rateLimit(e.ADMIN_RATE_LIMIT_PER_SECOND, e.ADMIN_RATE_LIMIT_BURST, 'ADMIN_RATE_LIMIT'),
+      ssoFailuresPerMinute: e.SSO_FAILED_LOGINS_PER_MINUTE,
+    },
     bootstrap: {
       scimToken: e.SCIM_BOOTSTRAP_TOKEN,
       adminToken: e.ADMIN_BOOTSTRAP_TOKEN,

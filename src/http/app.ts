@@ -3,8 +3,9 @@
  * store; `main.ts` builds it with the configured one and listens.
  *
  * Order under `/scim/v2` matters: content type and auth first (so nothing is parsed for an unauthenticated caller),
- * then the body parser, then our Users/Groups routers, then scimmy-routers for discovery (Schemas, ResourceTypes,
- * ServiceProviderConfig), then the SCIM error renderer for everything that failed.
+ * then the rate limit (keyed by the token's organization), then the body parser, then our Users/Groups routers, then
+ * scimmy-routers for discovery (Schemas, ResourceTypes, ServiceProviderConfig), then the SCIM error renderer for
+ * everything that failed.
  */
 import express, { type Express } from 'express';
 import SCIMRouters from 'scimmy-routers';
@@ -23,13 +24,14 @@ import { SCIM_BASE_PATH } from '../scim/request';
 import { ScimError } from '../scim/errors';
 import { asyncHandler } from './async-handler';
 import { jsonErrorRenderer } from './json-errors';
+import { organizationRateLimit, ssoFailureLimit } from './rate-limit';
 import { ssoRouter } from '../sso/router';
 import { contentRouter } from '../content/router';
 import { adminRouter } from '../admin/router';
 import { dashboardRouter } from '../admin/dashboard/serve';
 
 export interface AppDeps {
-  config: Pick<Config, 'publicUrl' | 'maxBodyBytes' | 'userPatchResponse' | 'unknownMembers'>;
+  config: Pick<Config, 'publicUrl' | 'maxBodyBytes' | 'userPatchResponse' | 'unknownMembers' | 'rateLimits'>;
   store: Store;
   logger: Logger;
 }
@@ -71,7 +73,9 @@ export function createApp({ config, store, logger }: AppDeps): Express {
   );
 
   const scim = express.Router();
-  scim.use(scimContentType, bearerAuthenticator(store, 'scim'), ...scimJsonBody(config.maxBodyBytes));
+  // The rate limit comes right after authentication: its key is the token's organization (src/http/rate-limit.ts).
+  const scimLimit = organizationRateLimit(config.rateLimits?.scim, 'scim');
+  scim.use(scimContentType, bearerAuthenticator(store, 'scim'), scimLimit, ...scimJsonBody(config.maxBodyBytes));
   const deps = { store, publicUrl: config.publicUrl, userPatchResponse: config.userPatchResponse, unknownMembers: config.unknownMembers };
   scim.use('/Users', usersRouter(deps));
   scim.use('/Groups', groupsRouter(deps));
@@ -89,9 +93,10 @@ export function createApp({ config, store, logger }: AppDeps): Express {
 
   app.use(SCIM_BASE_PATH, scim);
 
-  app.use('/sso', ssoRouter(store), jsonErrorRenderer(logger));
+  app.use('/sso', ssoFailureLimit(config.rateLimits?.ssoFailuresPerMinute), ssoRouter(store), jsonErrorRenderer(logger));
   app.use('/api', bearerAuthenticator(store, 'session'), contentRouter(store), jsonErrorRenderer(logger));
-  app.use('/admin/api', bearerAuthenticator(store, 'admin'), adminRouter(store), jsonErrorRenderer(logger));
+  const adminLimit = organizationRateLimit(config.rateLimits?.admin, 'admin');
+  app.use('/admin/api', bearerAuthenticator(store, 'admin'), adminLimit, adminRouter(store), jsonErrorRenderer(logger));
   // The admin dashboard: static files (express.static) with a strict Content-Security-Policy; it calls /admin/api.
   app.use('/admin', dashboardRouter());
   return app;

@@ -127,11 +127,18 @@ function keepOwnMethods(target: object): void {
   }
 }
 
+/** Marks a request dispatched by a Bulk request; a symbol, so no client can set it. */
+const BULK_OPERATION = Symbol('bulk operation');
+
+/** Whether `req` is an operation of a Bulk request (the rate limit counts the Bulk request, not each operation). */
+export const isBulkOperation = (req: object): boolean => BULK_OPERATION in req;
+
 export function bulkRouter({ dispatch: app, publicUrl }: BulkRouterDeps): Router {
   const router = Router();
   const dispatch: RequestListener = (req, res) => {
     keepOwnMethods(req);
     keepOwnMethods(res);
+    Object.defineProperty(req, BULK_OPERATION, { value: true });
     // express reads `req.connection` (node's alias of `socket`), on which light-my-request prints a deprecation warning.
     Object.defineProperty(req, 'connection', { get: () => req.socket, configurable: true });
     app(req, res);

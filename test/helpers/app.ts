@@ -39,6 +39,11 @@ export async function makeTestApp(env: Record<string, string> = {}): Promise<Tes
     ADMIN_BOOTSTRAP_TOKEN: ADMIN_TOKEN,
     ORG_DOMAINS: 'example.com',
     LOG_LEVEL: 'silent',
+    // Rate limits off: test files send hundreds of requests a second through one app, far above any IdP's pace, and
+    // a faster machine would trip the limits sooner. test/api/rate-limit.test.ts turns them on.
+    RATE_LIMIT_PER_SECOND: '0',
+    ADMIN_RATE_LIMIT_PER_SECOND: '0',
+    SSO_FAILED_LOGINS_PER_MINUTE: '0',
     ...env,
   });
   const store = await openEmbeddedStore();
