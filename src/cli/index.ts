@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * The operator CLI (`scim-lifecycle`, `npm run cli -- <command>`): organizations, tokens, seats and CSV sync, on the
- * store the server uses (DATA_DIR or MONGODB_URI from the environment, read by loadConfig as the server does).
+ * The operator CLI (`scim-lifecycle`, `npm run cli -- <command>`): organizations, tokens, seats, CSV sync and export,
+ * policy runs and a demo organization, on the store the server uses (DATA_DIR or MONGODB_URI from the
+ * environment, read by loadConfig as the server does).
  *
  * Output: results on stdout (an org id, a token, a table, a plan), diagnostics and progress on stderr. Exit codes:
  * 0 done, 1 failed or bad input (one line on stderr, never a stack trace), 2 `sync` refused by its deactivation limit.
@@ -13,6 +14,9 @@ import { domains, groupNames, integerIn, orgName, share, tokenId } from './optio
 import { findOrganization, stdio, withStore } from './runtime';
 
 const MAX_SEATS = 1_000_000;
+/** The demo needs about 20 people for every state to appear; beyond 5000 it only takes longer. */
+const DEMO_MIN_USERS = 20;
+const DEMO_MAX_USERS = 5000;
 
 function program(): Command {
   const cli = new Command('scim-lifecycle')
@@ -108,6 +112,53 @@ function program(): Command {
       const { runSync } = await import('./sync');
       const options = { ...opts, dryRun: opts.dryRun === true, force: opts.force === true };
       process.exitCode = await withStore('sync', async (store) => runSync(store, await findOrganization(store, opts.org), options, stdio));
+    });
+
+  cli
+    .command('export')
+    .description('CSV export of an organization (the dashboard\'s exports); stdout unless --out')
+    .requiredOption('--org <name>', 'organization name')
+    .addOption(new Option('--kind <kind>', 'managed-accounts: billing view of managed accounts; site-users: everyone with site access, with groups').choices(['managed-accounts', 'site-users']).makeOptionMandatory())
+    .option('--out <file>', 'write the CSV to this file (replaced when the export is complete) instead of stdout')
+    .action(async (opts: { org: string; kind: 'managed-accounts' | 'site-users'; out?: string }) => {
+      const { runExport } = await import('./export');
+      const rows = await withStore('export', async (store) => runExport(store, await findOrganization(store, opts.org), opts.kind, opts.out));
+      if (opts.out) stdio.err(`exported ${rows} ${opts.kind} rows to ${opts.out}`);
+    });
+
+  const policy = cli.command('policy').description('lifecycle policies (inactivity, deletions, invitation expiry)');
+  policy
+    .command('run')
+    .description('run lifecycle policies now, under the same lease as the server\'s scheduler; prints accounts changed per policy')
+    .requiredOption('--org <name>', 'organization name')
+    .addOption(new Option('--policy <name>', 'which policy').choices(['inactivity', 'deletions', 'invites', 'all']).makeOptionMandatory())
+    .action(async (opts: { org: string; policy: 'inactivity' | 'deletions' | 'invites' | 'all' }) => {
+      const { runPolicies } = await import('./policy');
+      await withStore('policy run', async (store) => runPolicies(store, await findOrganization(store, opts.org), opts.policy, stdio));
+    });
+
+  cli
+    .command('demo')
+    .description('create an organization filled with realistic demo data (accounts, groups, workspaces, audit history); prints its tokens')
+    .option('--org <name>', 'organization name (with bootstrap tokens set: ORG_NAME)', orgName)
+    .option('--users <n>', 'how many accounts', integerIn(DEMO_MIN_USERS, DEMO_MAX_USERS), 60)
+    .option('--domain <domain>', 'claimed email domain (default <org>.example)', (value: string) => domains(value)[0])
+    .addOption(new Option('--license-mode <mode>', 'provision: every provisioned account takes a seat; groups: members of "Enterprise Users"').choices(['provision', 'groups']).default('provision'))
+    .action(async (opts: { org?: string; users: number; domain?: string; licenseMode: 'provision' | 'groups' }) => {
+      const { runDemo } = await import('./demo');
+      const options = { org: opts.org ?? 'demo', orgGiven: opts.org !== undefined, users: opts.users, domain: opts.domain, licenseMode: opts.licenseMode };
+      const result = await withStore('demo', (store, config) => runDemo(store, config, options, stdio), true);
+      const c = result.counts;
+      stdio.err(
+        `demo: organization "${result.org.name}" (${result.org.domains.join(', ')}): ${c.accounts} accounts — ${c.licensed} licensed, ${c.pendingSeat} waiting for a seat, ` +
+          `${c.free} free, ${c.revoked} revoked, ${c.deactivated} deactivated, ${c.pendingDeletion} pending deletion, ${c.guests} external guests (${c.invited} invited, ${c.suspended} suspended); ` +
+          `seats ${c.used}/${c.seats}; ${c.groups} groups, ${c.workspaces} workspaces, ${c.openAccessRequests} open access requests, ${c.auditEvents} audit events`,
+      );
+      stdio.out(`ADMIN_TOKEN=${result.adminToken}${result.adminTokenSource === 'issued' ? '' : '   # from ADMIN_BOOTSTRAP_TOKEN'}`);
+      stdio.out(`SCIM_TOKEN=${result.scimToken}${result.scimTokenSource === 'issued' ? '' : '   # from SCIM_BOOTSTRAP_TOKEN'}`);
+      if (result.ssoSecret) stdio.out(`SSO_SECRET=${result.ssoSecret}`);
+      stdio.out(`DASHBOARD=${result.dashboardUrl}`);
+      stdio.err(`Start the server on the same DATA_DIR (npm start), open ${result.dashboardUrl} and sign in with ADMIN_TOKEN. The tokens are shown only this once.`);
     });
 
   return cli;
