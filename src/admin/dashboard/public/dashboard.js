@@ -213,8 +213,11 @@ function actionButtons(tab, account, names) {
 function accountRow(tab, a) {
   const cells = [h('td', {}, person(a)), h('td', {}, pill(a.accountStatus)), h('td', {}, pill(a.license)), h('td', {}, pill(a.siteAccess))];
   if (tab === 'deactivated') {
-    const by = a.deactivatedBy ? a.deactivatedBy.replace(':', ' ') : null;
-    cells.push(h('td', { class: 'nowrap' }, formatDate(a.deactivatedAt), by ? h('span', { class: 'sub block' }, `by ${by}`) : null));
+    // `deactivatedBy` is "<kind>:<id>"; a directory connection id is long, so show its kind and a short id (full id on hover).
+    const [byKind, ...byRest] = (a.deactivatedBy ?? '').split(':');
+    const byId = byRest.join(':');
+    const by = a.deactivatedBy ? h('span', { class: 'sub block', title: a.deactivatedBy }, `by ${byKind} ${shortId(byId)}`) : null;
+    cells.push(h('td', { class: 'nowrap' }, formatDate(a.deactivatedAt), by));
   }
   else if (tab === 'pending') cells.push(h('td', { class: 'nowrap' }, formatDate(a.deletionDue)));
   else cells.push(h('td', { class: 'nowrap' }, formatDate(a.lastActive)));
@@ -314,7 +317,11 @@ async function renderAudit(seq) {
   setPager(data.totalResults, start, data.events.length);
 }
 
-const shortId = (id) => (id && id.length > 14 ? `${id.slice(0, 12)}…` : (id ?? ''));
+// Ids of directory connections are "<orgId>:<uuid>": the last part is the one that tells them apart.
+const shortId = (id) => {
+  const last = (id ?? '').split(':').pop();
+  return last.length > 14 ? `${last.slice(0, 12)}…` : last;
+};
 
 async function renderTab() {
   const seq = ++renderSeq;
