@@ -115,3 +115,32 @@ describe('SCIM_UNKNOWN_MEMBERS=ignore', () => {
     expect(members.map((m) => m.value)).toEqual([user.id]);
   });
 });
+
+describe('large groups (E67)', () => {
+  test('a full PUT of a 12,000-member group (a body over 1 MB) is accepted and stored exactly', async () => {
+    const t = await makeTestApp();
+    const now = new Date();
+    const ids = Array.from({ length: 12_000 }, (_, i) => `big-${String(i).padStart(5, '0')}`);
+    await t.store.users.insertMany(
+      ids.map((id, i) => ({
+        _id: id,
+        orgId: t.org._id,
+        version: 1,
+        created: now,
+        lastModified: now,
+        connectionId: `${t.org._id}:bootstrap`,
+        userNameKey: `big${i}@example.com`,
+        emailKeys: [`big${i}@example.com`],
+        scim: { userName: `big${i}@example.com`, active: true },
+        lifecycle: { managed: true, accountStatus: 'active' as const, siteAccess: 'active' as const, license: 'free' as const },
+      })),
+    );
+    const { body: group } = await t.scim.post('/Groups', groupBody('Everyone')).expect(201);
+    const body = groupBody('Everyone', ids.map((value, i) => ({ value, display: `Member number ${i} of the whole company`, type: 'User' })));
+    expect(JSON.stringify(body).length).toBeGreaterThan(1024 * 1024);
+    await t.scim.put(`/Groups/${group.id}`, body).expect(200);
+    expect(await t.store.memberships.count({ groupId: group.id })).toBe(12_000);
+    const page = await t.scim.get(`/Groups/${group.id}`).query({ excludedAttributes: 'members' }).expect(200);
+    expect(page.body.members).toBeUndefined();
+  }, 60_000);
+});
