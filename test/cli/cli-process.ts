@@ -7,6 +7,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { openEmbeddedStore } from '../../src/store/embedded';
+import type { Store } from '../../src/store/port';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -58,4 +60,39 @@ export function runCli(entry: string, args: string[], env: Record<string, string
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Per test file: builds the CLI once (beforeAll), hands out temporary data directories, and removes all of it
+ * afterwards. `entry()` is the compiled CLI, valid once the build has run.
+ */
+export function cliFixture(prefix: string): { entry: () => string; newDataDir: () => string } {
+  let entry = '';
+  let buildDir = '';
+  const dirs: string[] = [];
+  beforeAll(() => {
+    ({ entry, outDir: buildDir } = buildCli());
+  }, 120_000);
+  afterAll(() => {
+    removeDir(buildDir);
+    for (const dir of dirs) removeDir(dir);
+  });
+  return {
+    entry: () => entry,
+    newDataDir: () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+      dirs.push(dir);
+      return dir;
+    },
+  };
+}
+
+/** Opens the store of `dataDir` in this process (no CLI running on it), runs `work`, closes it. */
+export async function inStore<T>(dataDir: string, work: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openEmbeddedStore({ dataDir });
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
 }

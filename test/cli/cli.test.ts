@@ -3,12 +3,11 @@
  * Each test asserts exit code and output, then opens the embedded store itself to check what was (not) written.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { buildCli, removeDir, runCli, type CliResult } from './cli-process';
-import { openEmbeddedStore } from '../../src/store/embedded';
+import { cliFixture, inStore, runCli, type CliResult } from './cli-process';
 import type { Store } from '../../src/store/port';
 import type { OrganizationDoc, UserDoc } from '../../src/store/documents';
 import { createApp } from '../../src/http/app';
@@ -26,34 +25,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** A stack trace line: the CLI must never print one. */
 const STACK = /\n\s+at .+:\d+/;
 
-let entry = '';
-let buildDir = '';
-const dirs: string[] = [];
-
-beforeAll(() => {
-  ({ entry, outDir: buildDir } = buildCli());
-}, 120_000);
-
-afterAll(() => {
-  removeDir(buildDir);
-  for (const dir of dirs) removeDir(dir);
-});
-
-function newDataDir(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'scim-cli-data-'));
-  dirs.push(dir);
-  return dir;
-}
-
-/** Opens the store of `dataDir` in this process (the CLI is not running), runs `work`, closes it. */
-async function inStore<T>(dataDir: string, work: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openEmbeddedStore({ dataDir });
-  try {
-    return await work(store);
-  } finally {
-    await store.close();
-  }
-}
+const fixture = cliFixture('scim-cli-data-');
+const newDataDir = fixture.newDataDir;
 
 function appOver(store: Store) {
   return createApp({ config: loadConfig({ LOG_LEVEL: 'silent' }), store, logger: createLogger('silent') });
@@ -70,7 +43,7 @@ describe('org, token and seats commands', () => {
   let orgId = '';
   let scimToken = '';
   let adminToken = '';
-  const cli = (...args: string[]) => runCli(entry, args, { DATA_DIR: dataDir });
+  const cli = (...args: string[]) => runCli(fixture.entry(), args, { DATA_DIR: dataDir });
 
   beforeAll(() => {
     dataDir = newDataDir();
@@ -178,9 +151,9 @@ describe('org, token and seats commands', () => {
     expectFailure(await cli('org', 'create', 'b', '--seats', '1', '--license-groups', 'Ops'), 1, /--license-groups needs --license-mode groups/);
     expectFailure(await cli('bogus'), 1, /unknown command 'bogus'/);
     const nowhere = path.join(dataDir, 'not-here');
-    expectFailure(await runCli(entry, ['seats', '--org', 'acme'], { DATA_DIR: nowhere }), 1, /^error: DATA_DIR .*not-here does not exist: set DATA_DIR/);
+    expectFailure(await runCli(fixture.entry(), ['seats', '--org', 'acme'], { DATA_DIR: nowhere }), 1, /^error: DATA_DIR .*not-here does not exist: set DATA_DIR/);
     expect(existsSync(nowhere)).toBe(false);
-    const badConfig = await runCli(entry, ['seats', '--org', 'acme'], { DATA_DIR: dataDir, LOG_LEVEL: 'loud' });
+    const badConfig = await runCli(fixture.entry(), ['seats', '--org', 'acme'], { DATA_DIR: dataDir, LOG_LEVEL: 'loud' });
     expectFailure(badConfig, 1, /invalid configuration: LOG_LEVEL/);
     await inStore(dataDir, async (store) => expect(await store.organizations.count({})).toBe(1));
   });
@@ -202,7 +175,7 @@ describe('sync', () => {
   let dataDir = '';
   let org: OrganizationDoc;
   let connectionId = '';
-  const cli = (...args: string[]) => runCli(entry, args, { DATA_DIR: dataDir });
+  const cli = (...args: string[]) => runCli(fixture.entry(), args, { DATA_DIR: dataDir });
   const sync = (file: string, ...flags: string[]) => cli('sync', '--org', 'acme', '--file', file, ...flags);
 
   /** Everything a sync could change, to prove that a run changed nothing. */

@@ -2,13 +2,11 @@
  * `export`, `policy run` and `demo` as operators run them: the compiled CLI in a child process over a temporary
  * DATA_DIR; each test then opens the embedded store itself (or the real app over it) to check the result.
  */
-import { mkdtempSync, readFileSync, existsSync, readdirSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { parse } from 'csv-parse/sync';
-import { buildCli, removeDir, runCli, type CliResult } from './cli-process';
-import { openEmbeddedStore } from '../../src/store/embedded';
+import { cliFixture, inStore, runCli, type CliResult } from './cli-process';
 import type { Store } from '../../src/store/port';
 import { createApp } from '../../src/http/app';
 import { loadConfig } from '../../src/config';
@@ -19,33 +17,8 @@ jest.setTimeout(30_000);
 const DAY = 24 * 60 * 60 * 1000;
 const STACK = /\n\s+at .+:\d+/;
 
-let entry = '';
-let buildDir = '';
-const dirs: string[] = [];
-
-beforeAll(() => {
-  ({ entry, outDir: buildDir } = buildCli());
-}, 120_000);
-
-afterAll(() => {
-  removeDir(buildDir);
-  for (const dir of dirs) removeDir(dir);
-});
-
-function newDataDir(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'scim-cli-ops-'));
-  dirs.push(dir);
-  return dir;
-}
-
-async function inStore<T>(dataDir: string, work: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openEmbeddedStore({ dataDir });
-  try {
-    return await work(store);
-  } finally {
-    await store.close();
-  }
-}
+const fixture = cliFixture('scim-cli-ops-');
+const newDataDir = fixture.newDataDir;
 
 const appOver = (store: Store) => createApp({ config: loadConfig({ LOG_LEVEL: 'silent' }), store, logger: createLogger('silent') });
 
@@ -65,7 +38,7 @@ const csvRows = (text: string): Row[] => parse(text, { columns: true, skip_empty
 describe('demo', () => {
   let dataDir = '';
   let demo: CliResult;
-  const cli = (...args: string[]) => runCli(entry, args, { DATA_DIR: dataDir });
+  const cli = (...args: string[]) => runCli(fixture.entry(), args, { DATA_DIR: dataDir });
 
   beforeAll(async () => {
     dataDir = path.join(newDataDir(), 'data'); // a DATA_DIR that does not exist yet: the demo creates it
@@ -150,7 +123,7 @@ describe('demo', () => {
 
   test('--license-mode groups: the licensing group holds the licenses, with the same states', async () => {
     const dir = newDataDir();
-    const result = await runCli(entry, ['demo', '--license-mode', 'groups', '--users', '60'], { DATA_DIR: dir });
+    const result = await runCli(fixture.entry(), ['demo', '--license-mode', 'groups', '--users', '60'], { DATA_DIR: dir });
     expect(result.code).toBe(0);
     await inStore(dir, async (store) => {
       const org = (await store.organizations.findOne({ name: 'demo' }))!;
@@ -165,7 +138,7 @@ describe('demo', () => {
   test('with bootstrap tokens it fills the bootstrap organization and reuses them', async () => {
     const dir = newDataDir();
     const env = { DATA_DIR: dir, ADMIN_BOOTSTRAP_TOKEN: 'admin-token-0123456789abcdef', SCIM_BOOTSTRAP_TOKEN: 'scim-token-0123456789abcdef', ORG_DOMAINS: 'example.com', ORG_SEATS: '30' };
-    const result = await runCli(entry, ['demo', '--users', '40'], env);
+    const result = await runCli(fixture.entry(), ['demo', '--users', '40'], env);
     expect(result.code).toBe(0);
     const out = printed(result.stdout);
     expect(out.ADMIN_TOKEN).toBe('admin-token-0123456789abcdef');
@@ -177,7 +150,7 @@ describe('demo', () => {
       const res = await request(appOver(store)).get('/scim/v2/Users?count=0').set('Authorization', 'Bearer scim-token-0123456789abcdef');
       expect(res.body.totalResults).toBeGreaterThan(25);
     });
-    expectFailure(await runCli(entry, ['demo', '--org', 'other'], env), /--org other differs from ORG_NAME \(default\)/);
+    expectFailure(await runCli(fixture.entry(), ['demo', '--org', 'other'], env), /--org other differs from ORG_NAME \(default\)/);
   });
 
   test('bad flags: one line, exit 1', async () => {
@@ -190,7 +163,7 @@ describe('demo', () => {
 describe('export', () => {
   let dataDir = '';
   let orgId = '';
-  const cli = (...args: string[]) => runCli(entry, args, { DATA_DIR: dataDir });
+  const cli = (...args: string[]) => runCli(fixture.entry(), args, { DATA_DIR: dataDir });
 
   beforeAll(async () => {
     dataDir = newDataDir();
@@ -257,7 +230,7 @@ describe('policy run', () => {
   let dataDir = '';
   let orgId = '';
   const ids: string[] = [];
-  const cli = (...args: string[]) => runCli(entry, args, { DATA_DIR: dataDir });
+  const cli = (...args: string[]) => runCli(fixture.entry(), args, { DATA_DIR: dataDir });
 
   beforeAll(async () => {
     dataDir = newDataDir();
