@@ -19,19 +19,17 @@ type OrgSettings = Config['bootstrap']['org'];
  * environment (domains, seats, modes). Seats already in use stay counted: only the free count moves.
  */
 export async function ensureOrganization(store: Store, settings: OrgSettings, ssoSecret?: string, now = new Date()): Promise<OrganizationDoc> {
+  const fromEnvironment = {
+    domains: settings.domains,
+    seats: settings.seats,
+    licenseMode: settings.licenseMode,
+    licenseGroups: settings.licenseGroups,
+    deprovision: settings.deprovision,
+    ...(ssoSecret ? { ssoSecret } : {}),
+  };
   const existing = await store.organizations.findOne({ name: settings.name });
   if (!existing) {
-    const doc: OrganizationDoc = {
-      _id: uuidv7(),
-      name: settings.name,
-      domains: settings.domains,
-      seats: settings.seats,
-      licenseMode: settings.licenseMode,
-      licenseGroups: settings.licenseGroups,
-      deprovision: settings.deprovision,
-      ...(ssoSecret ? { ssoSecret } : {}),
-      created: now,
-    };
+    const doc: OrganizationDoc = { _id: uuidv7(), name: settings.name, ...fromEnvironment, created: now };
     try {
       await store.organizations.insertOne(doc);
       await ensureSeatSlots(store, doc);
@@ -42,19 +40,7 @@ export async function ensureOrganization(store: Store, settings: OrgSettings, ss
       return ensureOrganization(store, settings, ssoSecret, now);
     }
   }
-  const updated = await store.organizations.updateOne(
-    { _id: existing._id },
-    {
-      $set: {
-        domains: settings.domains,
-        seats: settings.seats,
-        licenseMode: settings.licenseMode,
-        licenseGroups: settings.licenseGroups,
-        deprovision: settings.deprovision,
-        ...(ssoSecret ? { ssoSecret } : {}),
-      },
-    },
-  );
+  const updated = await store.organizations.updateOne({ _id: existing._id }, { $set: fromEnvironment });
   await ensureSeatSlots(store, updated ?? existing);
   return updated ?? existing;
 }
