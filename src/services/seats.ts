@@ -6,26 +6,36 @@
  */
 import type { Store } from '../store/port';
 import { DuplicateKeyError } from '../store/port';
-import type { OrganizationDoc } from '../store/documents';
+import type { OrganizationDoc, SeatDoc } from '../store/documents';
 
 const holderKey = (orgId: string, accountId: string) => `${orgId}:${accountId}`;
 const slotId = (orgId: string, slot: number) => `${orgId}:${slot}`;
 
-/** Creates the slots an organization is missing and drops free slots beyond its seat count (after a resize). */
+/**
+ * Creates the slots an organization is missing and drops free slots beyond its seat count (after a resize). Free
+ * slots carry `free: true`, so a claim starts from the index of free slots instead of testing every slot.
+ */
 export async function ensureSeatSlots(store: Store, org: Pick<OrganizationDoc, '_id' | 'seats'>): Promise<void> {
   const existing = await store.seats.find({ orgId: org._id }, { projection: { _id: 1, slot: 1 } });
   const have = new Set(existing.map((s) => s.slot));
-  const missing = [];
-  for (let slot = 0; slot < org.seats; slot++) if (!have.has(slot)) missing.push({ _id: slotId(org._id, slot), orgId: org._id, slot });
-  for (const seat of missing) {
-    try {
-      await store.seats.insertOne(seat);
-    } catch (error) {
-      // Another process created the same slot at the same moment.
-      if (!(error instanceof DuplicateKeyError)) throw error;
+  const missing: SeatDoc[] = [];
+  for (let slot = 0; slot < org.seats; slot++) if (!have.has(slot)) missing.push({ _id: slotId(org._id, slot), orgId: org._id, slot, free: true });
+  try {
+    await store.seats.insertMany(missing);
+  } catch (error) {
+    if (!(error instanceof DuplicateKeyError)) throw error;
+    // Another process created some of the same slots at the same moment: add the rest one by one.
+    for (const seat of missing) {
+      try {
+        await store.seats.insertOne(seat);
+      } catch (e) {
+        if (!(e instanceof DuplicateKeyError)) throw e;
+      }
     }
   }
-  await store.seats.deleteMany({ orgId: org._id, slot: { $gte: org.seats }, holderKey: { $exists: false } });
+  // Slots written before free slots were marked: mark them.
+  await store.seats.updateMany({ orgId: org._id, holderKey: { $exists: false }, free: { $exists: false } }, { $set: { free: true } });
+  await store.seats.deleteMany({ orgId: org._id, free: true, slot: { $gte: org.seats } });
 }
 
 /** Whether the account holds a seat. */
@@ -45,8 +55,8 @@ export async function claimSeat(store: Store, org: Pick<OrganizationDoc, '_id' |
   if (await holdsSeat(store, org._id, accountId)) return 'held';
   try {
     const claimed = await store.seats.updateOne(
-      { orgId: org._id, slot: { $lt: org.seats }, holderKey: { $exists: false } },
-      { $set: { holder: accountId, holderKey: holderKey(org._id, accountId), since: now } },
+      { orgId: org._id, free: true, slot: { $lt: org.seats } },
+      { $set: { holder: accountId, holderKey: holderKey(org._id, accountId), since: now }, $unset: { free: true } },
     );
     return claimed ? 'claimed' : 'none';
   } catch (error) {
@@ -60,11 +70,11 @@ export async function claimSeat(store: Store, org: Pick<OrganizationDoc, '_id' |
 export async function releaseSeat(store: Store, org: Pick<OrganizationDoc, '_id' | 'seats'>, accountId: string): Promise<boolean> {
   const released = await store.seats.updateOne(
     { holderKey: holderKey(org._id, accountId) },
-    { $unset: { holder: true, holderKey: true, since: true } },
+    { $unset: { holder: true, holderKey: true, since: true }, $set: { free: true } },
   );
   if (released && released.slot >= org.seats) {
     // The organization has fewer seats now: this slot goes away once free.
-    await store.seats.deleteOne({ _id: released._id, holderKey: { $exists: false } });
+    await store.seats.deleteOne({ _id: released._id, free: true });
   }
   return released !== null;
 }
@@ -76,7 +86,8 @@ export interface SeatUsage {
 }
 
 export async function seatUsage(store: Store, org: Pick<OrganizationDoc, '_id' | 'seats'>): Promise<SeatUsage> {
-  const used = await store.seats.count({ orgId: org._id, holderKey: { $exists: true } });
+  // Every slot is either free or held: counting both through indexed equalities avoids testing each slot.
+  const used = (await store.seats.count({ orgId: org._id })) - (await store.seats.count({ orgId: org._id, free: true }));
   return { seats: org.seats, used, available: Math.max(0, org.seats - used) };
 }
 

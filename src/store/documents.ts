@@ -115,6 +115,8 @@ export interface SeatDoc {
   /** `${orgId}:${holder}`, unique: an account never holds two seats. */
   holderKey?: string;
   since?: Date;
+  /** Set while nobody holds the seat; claims look seats up by it. */
+  free?: true;
 }
 
 /** A request by a deprovisioned or seatless account to get access back (DESIGN.md §2 "Access requests"). */

@@ -33,7 +33,7 @@ export const INDEXES: Record<string, IndexSpec[]> = {
     { fields: { orgId: 1, value: 1 } },
   ],
   audit: [{ fields: { orgId: 1, at: -1 } }],
-  seats: [{ fields: { holderKey: 1 }, unique: true, sparse: true }, { fields: { orgId: 1, slot: 1 } }],
+  seats: [{ fields: { holderKey: 1 }, unique: true, sparse: true }, { fields: { orgId: 1, free: 1 } }],
   workspaces: [{ fields: { orgId: 1, name: 1 } }],
   accessRequests: [{ fields: { orgId: 1, status: 1 } }, { fields: { orgId: 1, accountId: 1 } }],
 };

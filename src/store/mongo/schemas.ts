@@ -203,7 +203,7 @@ function auditSchema(): Schema<AuditEventDoc> {
 
 function seatSchema(): Schema<SeatDoc> {
   return new Schema<SeatDoc>(
-    { _id: idField, orgId: requiredString, slot: requiredNumber, holder: String, holderKey: String, since: Date },
+    { _id: idField, orgId: requiredString, slot: requiredNumber, holder: String, holderKey: String, since: Date, free: Boolean },
     rootOptions('seats'),
   );
 }
