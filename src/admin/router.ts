@@ -12,7 +12,7 @@ import { assertKeepsActiveAdmin } from '../domain/content';
 import { organizationOf } from '../services/organizations';
 import { ensureSeatSlots, seatUsage } from '../services/seats';
 import { promoteWaiters, stateOf } from '../services/lifecycle';
-import { createWorkspace, peopleViews, rulesOf, workspacesAdministeredBy } from '../services/workspaces';
+import { createWorkspace, rulesOf, workspaceView, workspacesAdministeredBy } from '../services/workspaces';
 import { applyAccountAction, grantLicense, listAccounts, type AccountAction } from '../services/accounts';
 import { approveAccessRequest, denyAccessRequest } from '../services/access-requests';
 import { writeAccountsCsv, type ExportKind } from '../services/exports';
@@ -20,6 +20,7 @@ import { POLICIES, runPolicy, type PolicyName } from '../services/policies';
 import { generateToken, hashToken, storeToken } from '../auth/tokens';
 import { auditEvent, recordAudit } from '../services/audit';
 import { asyncHandler } from '../http/async-handler';
+import { requestIdOf } from '../http/middleware';
 import type { UserDoc } from '../store/documents';
 import { v7 as uuidv7 } from 'uuid';
 
@@ -34,7 +35,7 @@ function adminContext(req: Request, res: Response): RequestContext {
   return {
     orgId: principal.orgId,
     actor: { kind: 'admin', id: principal.tokenId },
-    requestId: String((req as { id?: unknown }).id ?? ''),
+    requestId: requestIdOf(req),
     now: new Date(),
   };
 }
@@ -354,15 +355,7 @@ export function adminRouter(store: Store): Router {
       const ctx = adminContext(req, res);
       const ws = await store.workspaces.findOne({ _id: req.params.id, orgId: ctx.orgId });
       if (!ws) throw new DomainError('not_found', `workspace ${req.params.id} not found`);
-      const views = await peopleViews(store, ctx.orgId, [...ws.admins, ...ws.authors, ...ws.guests]);
-      res.json({
-        id: ws._id,
-        name: ws.name,
-        enterprise: ws.enterprise,
-        admins: ws.admins.map((a) => views.get(a)),
-        authors: ws.authors.map((a) => views.get(a)),
-        guests: ws.guests.map((a) => views.get(a)),
-      });
+      res.json(await workspaceView(store, ws, { withGuests: true }));
     }),
   );
 

@@ -9,7 +9,7 @@ import { DomainError } from '../domain/errors';
 import { canReadWorkspace } from '../domain/content';
 import { stateOf } from '../services/lifecycle';
 import { sessionAccount } from '../services/sessions';
-import { peopleViews, rulesOf } from '../services/workspaces';
+import { rulesOf, workspaceView } from '../services/workspaces';
 import { asyncHandler } from '../http/async-handler';
 
 export function contentRouter(store: Store): Router {
@@ -31,14 +31,7 @@ export function contentRouter(store: Store): Router {
           workspace.enterprise ? 'enterprise content needs an active Enterprise license; ask an administrator for access' : 'you have no access to this workspace',
         );
       }
-      const views = await peopleViews(store, principal.orgId, [...workspace.admins, ...workspace.authors]);
-      res.json({
-        id: workspace._id,
-        name: workspace.name,
-        enterprise: workspace.enterprise,
-        admins: workspace.admins.map((id) => views.get(id)),
-        authors: workspace.authors.map((id) => views.get(id)),
-      });
+      res.json(await workspaceView(store, workspace));
     }),
   );
   return router;

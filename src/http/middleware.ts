@@ -29,6 +29,9 @@ export function requestLogger(logger: Logger): RequestHandler {
   }) as unknown as RequestHandler;
 }
 
+/** The request id `requestLogger` gave this request ('' before it ran). */
+export const requestIdOf = (req: { id?: unknown }): string => String(req.id ?? '');
+
 /** Every SCIM response is `application/scim+json` (RFC 7644 §8.1), errors included. */
 export const scimContentType: RequestHandler = (_req, res, next) => {
   res.type('application/scim+json');

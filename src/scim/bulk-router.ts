@@ -27,6 +27,7 @@ import { baseUrlOf, contextOf, SCIM_BASE_PATH, sendScim } from './request';
 import { BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES, BULK_REQUEST, BULK_RESPONSE } from './schema';
 import { methodNotAllowed, toScimError } from '../http/error-handler';
 import { asyncHandler } from '../http/async-handler';
+import { requestIdOf } from '../http/middleware';
 
 export interface BulkRouterDeps {
   /** The express app: each operation is dispatched through it as an ordinary SCIM request. */
@@ -178,7 +179,7 @@ export function bulkRouter({ dispatch: app, publicUrl }: BulkRouterDeps): Router
         payload = JSON.stringify(resolveReferences(op.data, created));
       }
 
-      const requestId = `${String((req as { id?: unknown }).id ?? '')}.${index + 1}`;
+      const requestId = `${requestIdOf(req)}.${index + 1}`;
       const response = await inject(dispatch, {
         method,
         url: `${SCIM_BASE_PATH}/${resourceType}${id !== undefined ? `/${encodeURIComponent(id)}` : ''}`,

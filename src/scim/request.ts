@@ -6,6 +6,7 @@ import type { Request, Response } from 'express';
 import type { Principal } from '../auth/bearer';
 import type { RequestContext } from '../services/context';
 import { badRequest, ScimError } from './errors';
+import { requestIdOf } from '../http/middleware';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SEARCH_REQUEST } from './schema';
 
 /** The service context of an authenticated SCIM request. */
@@ -15,7 +16,7 @@ export function contextOf(req: Request, res: Response): RequestContext {
     orgId: principal.orgId,
     connectionId: principal.connectionId,
     actor: { kind: 'directory', id: principal.connectionId ?? 'unknown' },
-    requestId: String((req as { id?: unknown }).id ?? ''),
+    requestId: requestIdOf(req),
     now: new Date(),
   };
 }

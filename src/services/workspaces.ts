@@ -51,6 +51,21 @@ export async function peopleViews(store: Store, orgId: string, ids: string[]): P
   return views;
 }
 
+/**
+ * A workspace as people see it: its admins and authors (and, for admins, its guests) shown with their current state.
+ */
+export async function workspaceView(store: Store, ws: WorkspaceDoc, options: { withGuests?: boolean } = {}) {
+  const views = await peopleViews(store, ws.orgId, [...ws.admins, ...ws.authors, ...(options.withGuests ? ws.guests : [])]);
+  return {
+    id: ws._id,
+    name: ws.name,
+    enterprise: ws.enterprise,
+    admins: ws.admins.map((a) => views.get(a)),
+    authors: ws.authors.map((a) => views.get(a)),
+    ...(options.withGuests ? { guests: ws.guests.map((a) => views.get(a)) } : {}),
+  };
+}
+
 /** Workspaces where `accountId` is an admin. */
 export function workspacesAdministeredBy(store: Store, orgId: string, accountId: string): Promise<WorkspaceDoc[]> {
   return store.workspaces.find({ orgId, admins: accountId });

@@ -18,6 +18,7 @@ import { caseKey } from '../services/users';
 import { auditEvent, recordAudit } from '../services/audit';
 import { createSession } from '../services/sessions';
 import { asyncHandler } from '../http/async-handler';
+import { requestIdOf } from '../http/middleware';
 import { v7 as uuidv7 } from 'uuid';
 import { DuplicateKeyError } from '../store/port';
 import type { RequestContext } from '../services/context';
@@ -50,8 +51,6 @@ async function identify(store: Store, req: Request) {
   const account = (await store.users.findOne({ orgId: org._id, userNameKey: email })) ?? (await store.users.findOne({ orgId: org._id, emailKeys: email }));
   return { org, email, account };
 }
-
-const requestIdOf = (req: Request) => String((req as { id?: unknown }).id ?? '');
 
 export function ssoRouter(store: Store): Router {
   const router = Router();
