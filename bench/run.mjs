@@ -135,6 +135,16 @@ async function waitHealthy(url, child, timeoutMs) {
   throw new Error(`${child.label} not healthy after ${timeoutMs / 1000} s`);
 }
 
+/** CPU time (user + system) a process has used, in ms: divided by requests, a figure less shaken by a noisy machine than req/s. */
+function cpuMsOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+  } catch {
+    return undefined;
+  }
+}
+
 function rssOf(pid) {
   try {
     const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -201,10 +211,12 @@ async function cannon(base, spec, duration, conns) {
 }
 
 /** Warm-up, then RUNS × DUR; req/s is the median run, latency percentiles over every measured request. */
-async function measure(base, spec, conns = CONNS) {
+async function measure(base, spec, conns = CONNS, pid = undefined) {
   if (WARM > 0) await cannon(base, spec, WARM, conns);
   const runs = [];
+  const cpu0 = pid === undefined ? undefined : cpuMsOf(pid);
   for (let i = 0; i < RUNS; i++) runs.push(await cannon(base, spec, DUR, conns));
+  const cpu1 = pid === undefined ? undefined : cpuMsOf(pid);
   const sortedRps = runs.map((r) => r.rps).sort((a, b) => a - b);
   const all = Float64Array.from(runs.flatMap((r) => r.latencies)).sort();
   const statuses = {};
@@ -213,6 +225,7 @@ async function measure(base, spec, conns = CONNS) {
     rps: sortedRps[Math.floor((sortedRps.length - 1) / 2)],
     runs: runs.map((r) => +r.rps.toFixed(1)),
     requests: all.length,
+    cpuUsPerReq: cpu0 === undefined || cpu1 === undefined || all.length === 0 ? undefined : ((cpu1 - cpu0) * 1000) / all.length,
     p50: percentile(all, 0.5),
     p99: percentile(all, 0.99),
     max: all.length ? all[all.length - 1] : undefined,
@@ -228,8 +241,8 @@ async function bareExpress(label) {
   const child = startChild('bare-express', [path.join(HERE, 'bare-express.mjs')], { PORT: String(port) });
   try {
     await waitHealthy(`http://127.0.0.1:${port}/healthz`, child, 30_000);
-    const m = await measure(`http://127.0.0.1:${port}`, { path: '/' });
-    log(`bare express (${label}): ${Math.round(m.rps)} req/s, p50 ${m.p50?.toFixed(2)} ms, p99 ${m.p99?.toFixed(2)} ms`);
+    const m = await measure(`http://127.0.0.1:${port}`, { path: '/' }, CONNS, child.pid);
+    log(`bare express (${label}): ${Math.round(m.rps)} req/s, ${fmt(m.cpuUsPerReq)} µs CPU/request, p50 ${m.p50?.toFixed(2)} ms, p99 ${m.p99?.toFixed(2)} ms`);
     return m;
   } finally {
     await stopChild(child);
@@ -460,13 +473,15 @@ const fmt = (v, d = 0) => (v === undefined || v === null || Number.isNaN(v) ? '�
 const mb = (bytes) => (bytes === undefined ? '–' : (bytes / 1048576).toFixed(0));
 
 function table(rows) {
-  const head = ['op', 'request', 'conns', 'req/s', '× bare', 'p50 ms', 'p99 ms', 'non-2xx', 'ELD p99 ms', 'RSS MB', 'note'];
+  const head = ['op', 'request', 'conns', 'req/s', '× bare', 'CPU µs/req', '× bare CPU', 'p50 ms', 'p99 ms', 'non-2xx', 'ELD p99 ms', 'RSS MB', 'note'];
   const body = rows.map((r) => [
     r.op,
     r.label,
     String(r.conns ?? ''),
     fmt(r.rps),
     r.ratio === undefined ? '–' : r.ratio < 0.01 ? r.ratio.toFixed(4) : r.ratio.toFixed(3),
+    fmt(r.cpuUs),
+    r.cpuRatio === undefined ? '–' : r.cpuRatio < 0.01 ? r.cpuRatio.toFixed(4) : r.cpuRatio.toFixed(3),
     fmt(r.p50, 2),
     fmt(r.p99, 2),
     r.non2xx === undefined ? '–' : String(r.non2xx + (r.errors ?? 0) + (r.timeouts ?? 0)),
@@ -475,8 +490,8 @@ function table(rows) {
     r.note ?? '',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells) => `| ${cells.map((c, i) => (i >= 2 && i <= 9 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
-  return [line(head), `|${widths.map((w, i) => (i >= 2 && i <= 9 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`, ...body.map(line)].join('\n');
+  const line = (cells) => `| ${cells.map((c, i) => (i >= 2 && i <= 11 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
+  return [line(head), `|${widths.map((w, i) => (i >= 2 && i <= 11 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`, ...body.map(line)].join('\n');
 }
 
 async function main() {
@@ -532,9 +547,9 @@ async function main() {
         row.note = `sample ${first.status}: ${first.detail ?? ''}`.slice(0, 120);
       }
       await probe(server, 'reset');
-      const m = await measure(base, spec, row.conns);
+      const m = await measure(base, spec, row.conns, server.pid);
       const eld = await probe(server, 'stats');
-      Object.assign(row, { rps: m.rps, p50: m.p50, p99: m.p99, max: m.max, non2xx: m.non2xx, errors: m.errors, timeouts: m.timeouts, statuses: m.statuses, runs: m.runs, requests: m.requests, eldP99: eld?.eldP99, eldMax: eld?.eldMax, rss: rssOf(server.pid), heapUsed: eld?.heapUsed });
+      Object.assign(row, { rps: m.rps, cpuUs: m.cpuUsPerReq, p50: m.p50, p99: m.p99, max: m.max, non2xx: m.non2xx, errors: m.errors, timeouts: m.timeouts, statuses: m.statuses, runs: m.runs, requests: m.requests, eldP99: eld?.eldP99, eldMax: eld?.eldMax, rss: rssOf(server.pid), heapUsed: eld?.heapUsed });
       if (m.requests < 20) row.note = `${row.note ? `${row.note}; ` : ''}only ${m.requests} answers in ${RUNS}×${DUR} s; one request alone took ${Math.round(first.ms)} ms`;
       if (op.state?.noopRemoves) row.note = `${row.note ? `${row.note}; ` : ''}${op.state.noopRemoves} removes of non-members`;
       if (op.state?.wrappedAdds) row.note = `${row.note ? `${row.note}; ` : ''}ran out of non-members (re-adds)`;
@@ -543,13 +558,17 @@ async function main() {
         const bad = Object.entries(m.statuses).filter(([s]) => s < 200 || s >= 300).map(([s, c]) => `${c}×${s}`).join(' ');
         row.note = `${row.note ? `${row.note}; ` : ''}${bad}`;
       }
-      log(`${op.id.padEnd(14)} ${fmt(m.rps).padStart(6)} req/s  p50 ${fmt(m.p50, 2)} ms  p99 ${fmt(m.p99, 2)} ms  non-2xx ${m.non2xx}  ELD p99 ${fmt(eld?.eldP99, 1)} ms`);
+      log(`${op.id.padEnd(14)} ${fmt(m.rps).padStart(6)} req/s  ${fmt(m.cpuUsPerReq).padStart(6)} µs CPU/req  p50 ${fmt(m.p50, 2)} ms  p99 ${fmt(m.p99, 2)} ms  non-2xx ${m.non2xx}  ELD p99 ${fmt(eld?.eldP99, 1)} ms`);
       results.push(row);
     }
     const rssEnd = rssOf(server.pid);
     bareAfter = await bareExpress('after');
     const bare = (bareBefore.rps + bareAfter.rps) / 2;
-    for (const row of results) if (row.rps !== undefined) row.ratio = row.rps / bare;
+    const bareCpu = bareBefore.cpuUsPerReq !== undefined && bareAfter.cpuUsPerReq !== undefined ? (bareBefore.cpuUsPerReq + bareAfter.cpuUsPerReq) / 2 : undefined;
+    for (const row of results) {
+      if (row.rps !== undefined) row.ratio = row.rps / bare;
+      if (row.cpuUs && bareCpu) row.cpuRatio = bareCpu / row.cpuUs;
+    }
 
     const meta = {
       kind: 'meta',
@@ -566,7 +585,7 @@ async function main() {
       serverStartSec: +startSec.toFixed(2),
       rssStart,
       rssEnd,
-      bare: { before: bareBefore.rps, after: bareAfter.rps, mean: bare, p50: bareBefore.p50, p99: bareBefore.p99 },
+      bare: { before: bareBefore.rps, after: bareAfter.rps, mean: bare, cpuUsPerReq: bareCpu, p50: bareBefore.p50, p99: bareBefore.p99 },
     };
     write(meta);
     for (const row of results) write({ kind: 'op', ...row });
@@ -576,7 +595,7 @@ async function main() {
     const p = manifest.preload;
     console.log(`\nSCIM server benchmark — N=${N} users, ${manifest.counts.groups} groups, ${manifest.counts.memberships} memberships; ${CONNS} connections, ${RUNS}×${DUR} s after ${WARM} s warm-up; node ${process.version}${PIN ? '; server pinned to CPU 1, autocannon to CPU 0' : ''}`);
     console.log(`preload: ${p.usersPerSec} users/s, ${p.membershipsPerSec} memberships/s, ${p.totalSec} s total${pre.reused ? ' (cached directory reused)' : ''}; server start (load ${N} users) ${startSec.toFixed(1)} s`);
-    console.log(`bare express 4: ${Math.round(bareBefore.rps)} req/s before, ${Math.round(bareAfter.rps)} after (ratio base ${Math.round(bare)}); p50 ${fmt(bareBefore.p50, 2)} ms, p99 ${fmt(bareBefore.p99, 2)} ms`);
+    console.log(`bare express 4: ${Math.round(bareBefore.rps)} req/s before, ${Math.round(bareAfter.rps)} after (ratio base ${Math.round(bare)}), ${fmt(bareCpu)} µs CPU/request; p50 ${fmt(bareBefore.p50, 2)} ms, p99 ${fmt(bareBefore.p99, 2)} ms`);
     console.log(`server RSS: ${mb(rssStart)} MB after start (${((rssStart ?? 0) / N / 1024).toFixed(2)} KB/user incl. groups), ${mb(rssEnd)} MB after the run\n`);
     console.log(table(results));
     console.log(`\nresults: ${path.relative(ROOT, RESULTS)}`);

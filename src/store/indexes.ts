@@ -1,6 +1,6 @@
 /**
  * The indexes each collection needs, declared once for both adapters. The MongoDB adapter creates them as they are;
- * the embedded adapter creates the single-field ones natively and enforces compound unique ones itself.
+ * the embedded adapter keeps compound keys only where they are unique and indexes the last field of the others.
  */
 export interface IndexSpec {
   fields: Record<string, 1 | -1>;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openEmbeddedStore } from '../../src/store/embedded';
@@ -32,6 +32,50 @@ describe('embedded store on disk', () => {
       await expect(second.users.insertOne(makeUser('u2', { userNameKey: 'alice' }))).rejects.toMatchObject({ name: 'DuplicateKeyError' });
     } finally {
       await second.close();
+    }
+  });
+
+  test('writes made before, during and after a compaction (the data file is replaced) are all on disk', async () => {
+    type Compactable = { db: { compactDatafileAsync(): Promise<void> } };
+    const first = await openEmbeddedStore({ dataDir: dir });
+    await first.users.insertOne(makeUser('u1', { userNameKey: 'before' }));
+    const compaction = (first.users as unknown as Compactable).db.compactDatafileAsync();
+    const during = first.users.insertOne(makeUser('u2', { userNameKey: 'during' }));
+    await Promise.all([compaction, during]);
+    await first.users.insertOne(makeUser('u3', { userNameKey: 'after' }));
+    await first.users.updateOne({ _id: 'u1' }, { $set: { userNameKey: 'before-renamed' } });
+    await first.users.deleteOne({ _id: 'u2' });
+    await first.close();
+
+    const onDisk = readFileSync(path.join(dir, 'users.db'), 'utf8');
+    expect(onDisk).toContain('"after"');
+    const second = await openEmbeddedStore({ dataDir: dir });
+    try {
+      expect((await second.users.find({}, { sort: { _id: 1 } })).map((u) => [u._id, u.userNameKey])).toEqual([
+        ['u1', 'before-renamed'],
+        ['u3', 'after'],
+      ]);
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+describe('embedded store indexes', () => {
+  test('a data file that lists indexes no longer declared is opened without them', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'scim-store-'));
+    try {
+      const first = await openEmbeddedStore({ dataDir: dir });
+      type Indexed = { db: { ensureIndexAsync(o: object): Promise<void>; indexes: Record<string, unknown> } };
+      await (first.users as unknown as Indexed).db.ensureIndexAsync({ fieldName: ['orgId', 'lifecycle.accountStatus'] });
+      await first.close();
+      const second = await openEmbeddedStore({ dataDir: dir });
+      const names = Object.keys((second.users as unknown as Indexed).db.indexes);
+      await second.close();
+      expect(names).not.toContain('orgId,lifecycle.accountStatus');
+      expect(names).toEqual(expect.arrayContaining(['_id', 'orgId,userNameKey', 'lifecycle.accountStatus', 'emailKeys']));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

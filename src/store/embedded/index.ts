@@ -12,13 +12,17 @@ import path from 'node:path';
 import { INDEXES } from '../indexes';
 import type { Collection, FindOptions, Query, Store, Update } from '../port';
 import { DuplicateKeyError } from '../port';
-import { patchIndexValueDeletes, scanCount, scanFind } from './scan';
+import { DatastoreReader } from './read';
+import { patchIndexValueDeletes } from './index-buckets';
+import { keepDataFileOpen } from './append';
 import type { AccessRequestDoc, AuditEventDoc, GroupDoc, MembershipDoc, OrganizationDoc, SeatDoc, TokenDoc, UserDoc, WorkspaceDoc } from '../documents';
 
 /** Compaction rewrites the append-only file so it does not grow without bound. */
 const COMPACTION_INTERVAL_MS = 10 * 60 * 1000;
 /** Documents removed per NeDB call in `deleteMany`. */
 const DELETE_CHUNK = 1000;
+/** Lookups before `updateOne`/`deleteOne` leave the choice of document to NeDB (only concurrent writes cause more than one). */
+const PINNED_ATTEMPTS = 5;
 
 /**
  * Rewrites the parts of a MongoDB query NeDB reads differently:
@@ -81,10 +85,14 @@ function violatedIndex(collection: string, key: unknown, inserted: readonly { _i
 }
 
 class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
+  private readonly reader: DatastoreReader;
+
   constructor(
     private readonly name: string,
     readonly db: Datastore<T>,
-  ) {}
+  ) {
+    this.reader = new DatastoreReader(db as Datastore<unknown>);
+  }
 
   async findOne(query: Query, options: Pick<FindOptions, 'projection' | 'sort'> = {}): Promise<T | null> {
     const [doc] = await this.find(query, { ...options, limit: 1 });
@@ -94,9 +102,9 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
   async find(query: Query, options: FindOptions = {}): Promise<T[]> {
     const nedbQuery = toNedbQuery(query);
     if (!options.projection) {
-      // Queries NeDB would answer by scanning every document run faster, with the same result (scan.ts).
-      const scanned = await scanFind(this.db as Datastore<unknown>, nedbQuery, options);
-      if (scanned) return scanned as unknown as T[];
+      // Answered at once from memory, with NeDB's result (read.ts).
+      const read = this.reader.find(nedbQuery, options);
+      if (read) return read as unknown as T[];
     }
     let cursor = this.db.findAsync(nedbQuery);
     if (options.sort) cursor = cursor.sort(options.sort);
@@ -108,8 +116,8 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
 
   async count(query: Query): Promise<number> {
     const nedbQuery = toNedbQuery(query);
-    const scanned = await scanCount(this.db as Datastore<unknown>, nedbQuery);
-    if (scanned !== undefined) return scanned;
+    const counted = this.reader.count(nedbQuery);
+    if (counted !== undefined) return counted;
     return (await this.db.countAsync(nedbQuery)) as unknown as number;
   }
 
@@ -121,10 +129,24 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
     if (docs.length > 0) await this.guard(() => this.db.insertAsync(docs), docs);
   }
 
+  /**
+   * NeDB tests every candidate of the index it picks, even after the first match: claiming a seat tested every free
+   * seat (~100 ms with 100k). So the document is found first (the reader picks the smallest index and stops at the
+   * first match) and the write names it by `_id`, still under the whole query: when a write queued before this one
+   * changed it meanwhile, nothing is written and the lookup runs again.
+   */
   async updateOne(query: Query, update: Update): Promise<T | null> {
-    const result = await this.guard(() =>
-      this.db.updateAsync(toNedbQuery(query), update, { multi: false, returnUpdatedDocs: true }),
-    );
+    const nedbQuery = toNedbQuery(query);
+    for (let attempt = 0; attempt < PINNED_ATTEMPTS; attempt++) {
+      const id = this.reader.firstId(nedbQuery);
+      if (id === undefined) break;
+      if (id === null) return null;
+      const result = await this.guard(() =>
+        this.db.updateAsync({ $and: [nedbQuery], _id: id }, update, { multi: false, returnUpdatedDocs: true }),
+      );
+      if (result.affectedDocuments) return result.affectedDocuments as T;
+    }
+    const result = await this.guard(() => this.db.updateAsync(nedbQuery, update, { multi: false, returnUpdatedDocs: true }));
     return (result.affectedDocuments as T | null) ?? null;
   }
 
@@ -133,13 +155,17 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
     return result.numAffected;
   }
 
+  /** Like `updateOne`: found first, then removed by `_id` under the whole query, and reported as removed. */
   async deleteOne(query: Query): Promise<T | null> {
-    const doc = await this.db.findOneAsync(toNedbQuery(query));
-    if (!doc) return null;
-    // NeDB serialises operations per datastore, but findOne and remove are two of them: remove by id and report
-    // what was actually removed.
-    const removed = await this.db.removeAsync({ _id: doc._id }, { multi: false });
-    return removed === 1 ? (doc as T) : null;
+    const nedbQuery = toNedbQuery(query);
+    for (let attempt = 0; attempt < PINNED_ATTEMPTS; attempt++) {
+      const found = this.reader.find(nedbQuery, { limit: 1 }) ?? [await this.db.findOneAsync(nedbQuery)];
+      const doc = found[0];
+      if (!doc) return null;
+      const removed = await this.guard(() => this.db.removeAsync({ $and: [nedbQuery], _id: doc._id }, { multi: false }));
+      if (removed === 1) return doc as T;
+    }
+    return null;
   }
 
   /**
@@ -147,15 +173,19 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
    * the stack past ~120k candidates (seen with group memberships at 100k users).
    */
   async deleteMany(query: Query): Promise<number> {
-    const ids = (await this.db.findAsync(toNedbQuery(query)).projection({ _id: 1 })).map((d) => d._id);
+    const nedbQuery = toNedbQuery(query);
+    const ids = this.reader.ids(nedbQuery) ?? (await this.db.findAsync(nedbQuery).projection({ _id: 1 })).map((d) => d._id);
     let removed = 0;
     for (let i = 0; i < ids.length; i += DELETE_CHUNK) {
-      removed += await this.db.removeAsync({ _id: { $in: ids.slice(i, i + DELETE_CHUNK) } }, { multi: true });
+      removed += await this.guard(() => this.db.removeAsync({ _id: { $in: ids.slice(i, i + DELETE_CHUNK) } }, { multi: true }));
     }
     return removed;
   }
 
-  /** `inserted`: the documents being inserted, to tell an `_id` collision from a unique-field one. */
+  /**
+   * Runs every write: translates NeDB's unique violations and tells the reader the data changed.
+   * `inserted`: the documents being inserted, to tell an `_id` collision from a unique-field one.
+   */
   private async guard<R>(write: () => Promise<R>, inserted: readonly T[] = []): Promise<R> {
     try {
       return await write();
@@ -163,6 +193,8 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
       const e = error as { errorType?: string; key?: unknown };
       if (e.errorType === 'uniqueViolated') throw new DuplicateKeyError(this.name, violatedIndex(this.name, e.key, inserted));
       throw error;
+    } finally {
+      this.reader.written();
     }
   }
 }
@@ -176,23 +208,35 @@ export interface EmbeddedStoreOptions {
 export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Promise<Store> {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const collections = new Map<string, EmbeddedCollection<{ _id: string }>>();
+  const closeFiles: Array<() => Promise<void>> = [];
 
   async function open<T extends { _id: string }>(name: string): Promise<EmbeddedCollection<T>> {
     const db = new Datastore<T>(
       options.dataDir ? { filename: path.join(options.dataDir, `${name}.db`) } : { inMemoryOnly: true },
     );
     await db.loadDatabaseAsync();
+    const declared = new Set(['_id']);
     for (const spec of INDEXES[name] ?? []) {
       let fields = Object.keys(spec.fields).filter((f) => f !== '_id');
-      if (spec.multikey) fields = fields.slice(-1);
+      // A compound key costs NeDB an object comparison (two key sorts) at every step of its tree walks, on every
+      // write. Only a unique constraint needs the whole key; otherwise the last field, the selective one, finds the
+      // candidates and the query checks the rest (the reader picks the smallest candidate set). NeDB indexes array
+      // elements only in single-field indexes, so multikey specs are single-field anyway.
+      if (spec.multikey || !spec.unique) fields = fields.slice(-1);
       if (fields.length === 0) continue;
       await db.ensureIndexAsync({
         fieldName: fields.length === 1 ? fields[0] : fields,
         unique: spec.unique ?? false,
         sparse: spec.sparse ?? false,
       });
+      declared.add([...fields].sort().join(',')); // NeDB's name for the index
+    }
+    // NeDB recreates at load every index its file lists: drop those an earlier version declared.
+    for (const indexName of Object.keys((db as unknown as { indexes: object }).indexes)) {
+      if (!declared.has(indexName)) await db.removeIndexAsync(indexName);
     }
     patchIndexValueDeletes(db as Datastore<unknown>);
+    closeFiles.push(keepDataFileOpen(db as Datastore<unknown>));
     if (options.dataDir) db.setAutocompactionInterval(COMPACTION_INTERVAL_MS);
     const collection = new EmbeddedCollection<T>(name, db);
     collections.set(name, collection as unknown as EmbeddedCollection<{ _id: string }>);
@@ -225,6 +269,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
         collection.db.stopAutocompaction();
         await (collection.db as unknown as { executor: { pushAsync(task: () => Promise<void>): Promise<void> } }).executor.pushAsync(async () => {});
       }
+      await Promise.all(closeFiles.map((close) => close()));
     },
   };
   return store;

@@ -1,0 +1,294 @@
+/**
+ * Reads of the embedded store, answered synchronously from NeDB's in-memory data with exactly NeDB's results
+ * (PERFORMANCE.md §5).
+ *
+ * NeDB runs every read as a task of its datastore's queue, through a cursor, a waterfall of promises and a copy of
+ * the candidates: ~10 µs for a lookup by id, and it tests every document with its generic matcher (~1 µs a document)
+ * when no index serves the query, then sorts every match even when the order asked for (`_id`) is the order its data
+ * is already in. Here:
+ *
+ * - a read runs at once, between two queued tasks. NeDB applies a write to its indexes in one synchronous step, so a
+ *   read sees every write that has resolved and never half of one; a write still queued is simply not seen yet;
+ * - candidates come from NeDB's own planner (`_getRawCandidates`) when an index serves the query, so results and their
+ *   order are NeDB's;
+ * - a query no index serves reads every document in `_id` order, from an array kept until the next write (NeDB would
+ *   rebuild it from its tree on every query: ~30 ms at 100k documents); a sort by `_id` then needs no sorting, and
+ *   `skip`/`limit` stop early;
+ * - a query of plain top-level equalities (the scope of a list, `{orgId, connectionId}`) is tested with `===`, falling
+ *   back to NeDB's matcher for any document whose field holds an object or an array (NeDB's array semantics); its
+ *   count and the positions of every 512th match are kept until the next write, so a deep page (`startIndex=50001`)
+ *   starts next to its first document instead of walking to it;
+ * - a query that covers a compound index with primitives except for one `$in` of primitives (`{orgId, value: {$in:
+ *   ids}}`, the memberships of a page of users) starts from one index lookup per `$in` value — NeDB's planner cannot
+ *   use a compound index with `$in` and would scan the collection. Compound indexes are only ever declared on scalar
+ *   fields (multikey specs are indexed single-field, see `open()`), so the lookups find every candidate.
+ *
+ * Projections and TTL indexes are left to NeDB.
+ */
+import type Datastore from '@seald-io/nedb';
+import type { Query, Sort } from '../port';
+
+type Doc = Record<string, unknown> & { _id: string };
+
+interface NedbModel {
+  match(doc: unknown, query: unknown): boolean;
+  deepCopy<T>(doc: T): T;
+  compareThings(a: unknown, b: unknown, compareStrings?: (a: string, b: string) => number): number;
+  getDotValue(doc: unknown, field: string): unknown;
+}
+
+// NeDB's own matcher and comparator, so a read can never disagree with NeDB on what matches or how it sorts.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const model = require('@seald-io/nedb/lib/model.js') as NedbModel;
+
+export interface TreeNode {
+  key?: unknown;
+  data: unknown[];
+  left?: TreeNode | null;
+  right?: TreeNode | null;
+  compareKeys(a: unknown, b: unknown): number;
+  checkValueEquality(a: unknown, b: unknown): boolean;
+}
+
+export interface NedbIndex {
+  tree: { tree: TreeNode; delete(key: unknown, value?: unknown): void };
+  getMatching(value: unknown): Doc[];
+}
+
+export interface NedbInternals {
+  indexes: Record<string, NedbIndex>;
+  ttlIndexes: Record<string, unknown>;
+  compareStrings?: (a: string, b: string) => number;
+}
+
+export const internals = (db: Datastore<unknown>) => db as unknown as NedbInternals;
+
+const isScalar = (v: unknown): v is string | number | boolean => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+const isInOfScalars = (v: unknown): v is { $in: Array<string | number | boolean> } =>
+  v !== null &&
+  typeof v === 'object' &&
+  !Array.isArray(v) &&
+  Object.keys(v).length === 1 &&
+  Array.isArray((v as { $in?: unknown }).$in) &&
+  (v as { $in: unknown[] }).$in.every(isScalar);
+
+/** A value NeDB's indexes can look up directly (what its planner calls a basic match). */
+const isKeyValue = (v: unknown) => isScalar(v) || v === null || v instanceof Date;
+
+const byId = (a: Doc, b: Doc) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0);
+
+/** Matches between two kept positions of a plain query's matches. */
+const CHECKPOINT_EVERY = 512;
+
+/** Every document in `_id` order: an in-order walk of NeDB's `_id` index (unique, so one document per node). */
+function allInIdOrder(db: NedbInternals): Doc[] {
+  const out: Doc[] = [];
+  const stack: TreeNode[] = [];
+  let node: TreeNode | null | undefined = db.indexes._id.tree.tree;
+  if (!node || !Object.prototype.hasOwnProperty.call(node, 'key')) return out;
+  while (node || stack.length > 0) {
+    while (node) {
+      stack.push(node);
+      node = node.left;
+    }
+    const current = stack.pop()!;
+    for (const doc of current.data) out.push(doc as Doc);
+    node = current.right;
+  }
+  return out;
+}
+
+/** NeDB's matcher, with plain top-level equalities (`{orgId: 'x', connectionId: 'y'}`) tested directly. */
+function matcher(query: Query): (doc: Doc) => boolean {
+  const entries = Object.entries(query);
+  if (!isPlain(query)) return (doc) => model.match(doc, query);
+  return (doc) => {
+    for (const [k, v] of entries) {
+      const actual = doc[k];
+      if (actual === v) continue;
+      // An array field matches when an element does (and objects have their own rules): NeDB decides.
+      if (actual !== null && typeof actual === 'object') return model.match(doc, query);
+      return false;
+    }
+    return true;
+  };
+}
+
+const isPlain = (query: Query) => Object.entries(query).every(([k, v]) => !k.startsWith('$') && !k.includes('.') && isScalar(v));
+
+/** The count of a plain query's matches among the documents in `_id` order, and where every 512th match is. */
+interface MatchPositions {
+  total: number;
+  checkpoints: number[];
+}
+
+export interface ReadOptions {
+  sort?: Sort;
+  skip?: number;
+  limit?: number;
+}
+
+/**
+ * The reads of one datastore. `written()` must be called after every write (the embedded collection does): what is
+ * kept between reads belongs to the data as it was.
+ */
+export class DatastoreReader {
+  private readonly db: NedbInternals;
+  private inIdOrder?: Doc[];
+  private readonly positions = new Map<string, MatchPositions>();
+
+  constructor(db: Datastore<unknown>) {
+    this.db = internals(db);
+  }
+
+  written(): void {
+    this.inIdOrder = undefined;
+    this.positions.clear();
+  }
+
+  /** `find` for a NeDB-dialect query; `undefined` when NeDB must run it (TTL indexes). Results are copies. */
+  find(query: Query, options: ReadOptions = {}): Doc[] | undefined {
+    return this.findStored(query, options)?.map((doc) => model.deepCopy(doc));
+  }
+
+  /** The `_id` of the first document `find` would return (`null`: none), without copying it. */
+  firstId(query: Query, sort?: Sort): string | null | undefined {
+    const page = this.findStored(query, { sort, limit: 1 });
+    return page === undefined ? undefined : (page[0]?._id ?? null);
+  }
+
+  /** The `_id` of every match, in `find`'s order. */
+  ids(query: Query): string[] | undefined {
+    return this.findStored(query, {})?.map((doc) => doc._id);
+  }
+
+  /** `count` for a NeDB-dialect query; `undefined` when NeDB must run it. */
+  count(query: Query): number | undefined {
+    if (Object.keys(this.db.ttlIndexes).length > 0) return undefined;
+    const candidates = this.candidates(query);
+    if (candidates.docs === this.inIdOrder && isPlain(query)) return this.matchPositions(query).total;
+    const matches = matcher(query);
+    let n = 0;
+    for (const doc of candidates.docs) if (matches(doc)) n++;
+    return n;
+  }
+
+  private findStored(query: Query, options: ReadOptions): Doc[] | undefined {
+    if (Object.keys(this.db.ttlIndexes).length > 0) return undefined;
+    // NeDB reads 0 as "no skip" and "no limit".
+    const skip = options.skip || 0;
+    const limit = options.limit || Infinity;
+    const sortKeys = Object.entries(options.sort ?? {});
+    const candidates = this.candidates(query);
+    const matches = matcher(query);
+    const byIdOnly = sortKeys.length === 1 && sortKeys[0][0] === '_id';
+    if (sortKeys.length === 0 || (byIdOnly && candidates.inIdOrder)) {
+      const descending = byIdOnly && sortKeys[0][1] === -1;
+      return this.walk(candidates.docs, query, matches, skip, limit, descending);
+    }
+    // The comparator of NeDB's cursor: the same (stable) order.
+    const all = candidates.docs.filter(matches);
+    all.sort((a, b) => {
+      for (const [key, direction] of sortKeys) {
+        const c = direction * model.compareThings(model.getDotValue(a, key), model.getDotValue(b, key), this.db.compareStrings);
+        if (c !== 0) return c;
+      }
+      return 0;
+    });
+    return all.slice(skip, skip + limit);
+  }
+
+  /**
+   * The fewest candidates any index offers for `query`: a single-field index named by a top-level equality (or
+   * `$in`), or a compound index covered by equalities (or by equalities and one `$in`, looked up value by value —
+   * NeDB's planner cannot use a compound index with `$in`). Compound indexes are only ever declared on scalar fields,
+   * so the lookups find every candidate. NeDB's own planner takes the last usable index it sees, which for
+   * `{orgId, license: 'pending_seat', accountStatus: 'active'}` is the key nearly every user shares. Without a usable
+   * index: every document, in `_id` order.
+   */
+  private candidates(query: Query): { docs: Doc[]; inIdOrder: boolean } {
+    let best: { docs: Doc[]; inIdOrder: boolean } | undefined;
+    const offer = (docs: Doc[], inIdOrder = false) => {
+      if (!best || docs.length < best.docs.length) best = { docs, inIdOrder };
+    };
+    for (const [name, index] of Object.entries(this.db.indexes)) {
+      if (!name.includes(',')) {
+        const value = query[name];
+        if (isKeyValue(value)) offer(index.getMatching(value));
+        else if (isInOfScalars(value)) offer(index.getMatching(value.$in));
+        continue;
+      }
+      const fields = name.split(',');
+      if (!fields.every((f) => f in query)) continue;
+      if (fields.every((f) => isKeyValue(query[f]))) {
+        const key: Record<string, unknown> = {};
+        for (const f of fields) key[f] = query[f];
+        offer(index.getMatching(key));
+        continue;
+      }
+      const inFields = fields.filter((f) => isInOfScalars(query[f]));
+      if (inFields.length !== 1 || !fields.every((f) => f === inFields[0] || isScalar(query[f]))) continue;
+      const [inField] = inFields;
+      const seen = new Set<Doc>();
+      for (const value of new Set((query[inField] as { $in: unknown[] }).$in)) {
+        const key: Record<string, unknown> = {};
+        for (const f of fields) key[f] = f === inField ? value : query[f];
+        for (const doc of index.getMatching(key)) seen.add(doc);
+      }
+      offer([...seen].sort(byId), true);
+    }
+    if (best) return best;
+    this.inIdOrder ??= allInIdOrder(this.db);
+    return { docs: this.inIdOrder, inIdOrder: true };
+  }
+
+  /** Skips `skip` matches and takes up to `limit`, in candidate order or its reverse. */
+  private walk(docs: Doc[], query: Query, matches: (doc: Doc) => boolean, skip: number, limit: number, descending: boolean): Doc[] {
+    const page: Doc[] = [];
+    if (limit === 0) return page;
+    if (docs === this.inIdOrder && skip >= CHECKPOINT_EVERY && isPlain(query)) {
+      // Start at the first match wanted, found from the kept positions of this query's matches.
+      const { total, checkpoints } = this.matchPositions(query);
+      const first = descending ? total - 1 - skip : skip;
+      if (first < 0 || first >= total) return page;
+      const j = Math.floor(first / CHECKPOINT_EVERY);
+      let i = checkpoints[j];
+      for (let seen = j * CHECKPOINT_EVERY; ; i++) if (matches(docs[i]) && seen++ === first) break;
+      const step = descending ? -1 : 1;
+      for (; i >= 0 && i < docs.length && page.length < limit; i += step) if (matches(docs[i])) page.push(docs[i]);
+      return page;
+    }
+    const n = docs.length;
+    let skipped = 0;
+    for (let k = 0; k < n && page.length < limit; k++) {
+      const doc = docs[descending ? n - 1 - k : k];
+      if (!matches(doc)) continue;
+      if (skipped < skip) skipped++;
+      else page.push(doc);
+    }
+    return page;
+  }
+
+  /** The count and kept positions of a plain query's matches, computed once per state of the data. */
+  private matchPositions(query: Query): MatchPositions {
+    const key = JSON.stringify(Object.entries(query).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    let known = this.positions.get(key);
+    if (!known) {
+      this.inIdOrder ??= allInIdOrder(this.db);
+      const docs = this.inIdOrder;
+      const matches = matcher(query);
+      const checkpoints: number[] = [];
+      let total = 0;
+      for (let i = 0; i < docs.length; i++) {
+        if (!matches(docs[i])) continue;
+        if (total % CHECKPOINT_EVERY === 0) checkpoints.push(i);
+        total++;
+      }
+      known = { total, checkpoints };
+      // A handful of scopes per organization; an unbounded variety of queries would not come through here.
+      if (this.positions.size >= 64) this.positions.clear();
+      this.positions.set(key, known);
+    }
+    return known;
+  }
+}
