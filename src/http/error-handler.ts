@@ -11,6 +11,7 @@ import { ScimError, type ScimType } from '../scim/errors';
 import { DuplicateKeyError, StoreUnavailableError } from '../store/port';
 import { DomainError } from '../domain/errors';
 import type { Logger } from '../logger';
+import { requestLogOf } from './middleware';
 
 /** Seconds an IdP should wait before retrying when the store is unavailable. */
 const RETRY_AFTER_SECONDS = '5';
@@ -83,7 +84,7 @@ function loggableError(error: unknown): Record<string, unknown> {
 export function scimErrorRenderer(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const scimError = toScimError(error);
-    const log = (req as { log?: Logger }).log ?? logger;
+    const log = requestLogOf(req, logger);
     if (scimError.status >= 500) log.error({ error: loggableError(error), status: scimError.status }, 'request failed');
     // scimmy-routers may already have answered before passing the error on (RELIABILITY.md 0.4).
     if (res.headersSent) return;

@@ -5,11 +5,12 @@
 import type { ErrorRequestHandler } from 'express';
 import { toScimError } from './error-handler';
 import type { Logger } from '../logger';
+import { requestLogOf } from './middleware';
 
 export function jsonErrorRenderer(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const mapped = toScimError(error);
-    const log = (req as { log?: Logger }).log ?? logger;
+    const log = requestLogOf(req, logger);
     if (mapped.status >= 500) log.error({ err: error, status: mapped.status }, 'request failed');
     if (res.headersSent) return;
     res.status(mapped.status).set(mapped.headers);
