@@ -13,7 +13,7 @@ import { badRequest, notFound, ScimError } from './errors';
 import { etagOf, renderGroup } from './render';
 import { applySelection, isSelected, type AttributeSelection } from './selection';
 import { baseUrlOf, contextOf, ifMatchVersion, listParamsOf, searchParamsOf } from './request';
-import { CORE_GROUP, groupSchema } from './schema';
+import { coerceInbound, CORE_GROUP, groupSchema } from './schema';
 import { guardPatchPath } from './guards';
 import { methodNotAllowed } from '../http/error-handler';
 import { resourceEndpoints, type ResourceType } from './resource-endpoints';
@@ -30,8 +30,7 @@ export function coerceGroup(body: unknown): { attrs: GroupAttributes; members: M
   }
   let coerced: Record<string, unknown>;
   try {
-    const GroupSchema = groupSchema();
-    coerced = JSON.parse(JSON.stringify(new GroupSchema(membersInGroup(body), 'in')));
+    coerced = coerceInbound(groupSchema() as unknown as { definition: unknown }, membersInGroup(body) as Record<string, unknown>);
   } catch (error) {
     if (error instanceof TypeError) throw badRequest('invalidValue', error.message);
     throw error;

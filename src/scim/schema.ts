@@ -84,6 +84,36 @@ export function advertiseServiceProviderConfig(): void {
   } as never);
 }
 
+interface SchemaDefinitionLike {
+  id: string;
+  required?: boolean;
+  attributes: unknown[];
+  coerce(data: unknown, direction: string): Record<string, unknown>;
+}
+
+/**
+ * Validates and coerces a request body as `new Schema(body, "in")` does, through the schema's definition alone.
+ * scimmy's schema instance defines accessors for every attribute and then assigns the coerced value through them,
+ * coercing everything a second time: ~550 µs a user against ~170 µs (PERFORMANCE.md §2). The instance's own checks —
+ * `schemas` must name the resource's schema and every required extension — are made here, with scimmy's words. Unlike
+ * the instance, the result keeps write-only attributes (`password`) and read-only extensions: callers drop both.
+ */
+export function coerceInbound(schema: { definition: unknown }, body: Record<string, unknown>): Record<string, unknown> {
+  const definition = schema.definition as SchemaDefinitionLike;
+  const { schemas = [] } = body as { schemas?: unknown };
+  if (Array.isArray(schemas) && schemas.length > 0) {
+    if (!schemas.includes(definition.id)) {
+      throw new SCIMMY.Types.Error(400, 'invalidSyntax', 'The request body supplied a schema type that is incompatible with this resource');
+    }
+    for (const extension of definition.attributes as SchemaDefinitionLike[]) {
+      if (extension instanceof SCIMMY.Types.SchemaDefinition && (extension as unknown as SchemaDefinitionLike).required && !schemas.includes(extension.id)) {
+        throw new SCIMMY.Types.Error(400, 'invalidValue', `The request body is missing schema extension '${extension.id}' required by this resource type`);
+      }
+    }
+  }
+  return JSON.parse(JSON.stringify(definition.coerce(body, 'in'))) as Record<string, unknown>;
+}
+
 /** scimmy's User schema class with both extensions; `new UserSchema(body, "in")` validates and coerces a request. */
 export const userSchema = () => SCIMMY.Resources.User.schema as unknown as new (data: unknown, direction?: string) => Record<string, unknown>;
 /** scimmy's Group schema class. */

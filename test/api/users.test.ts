@@ -198,4 +198,59 @@ describe('SCIM /Users', () => {
     const again = await t.scim.post('/Users', userBody('ada@example.com')).expect(201);
     expect(again.body.id).toBe(created.id);
   });
+
+  test('a PATCH that only sets active gives the same user as one that goes through the general PATCH path', async () => {
+    const full = (userName: string) =>
+      userBody(userName, {
+        externalId: `ext-${userName}`,
+        displayName: 'Ada Lovelace',
+        title: 'Engineer',
+        phoneNumbers: [{ value: '+1 555 0100', type: 'work' }],
+        addresses: [{ type: 'work', streetAddress: '1 Main St', locality: 'London', country: 'GB', primary: true }],
+        [ENTERPRISE]: { employeeNumber: '42', department: 'R&D', manager: { value: 'boss-1' } },
+      });
+    // Everything but what differs by construction: ids, names, times.
+    const strip = ({ id: _i, meta: _m, userName: _u, externalId: _e, emails: _em, [LIFECYCLE]: lifecycle, ...rest }: Record<string, unknown>) => {
+      const { deactivatedAt: _d, ...state } = lifecycle as Record<string, unknown>;
+      return { ...rest, state };
+    };
+    const shapes: Array<[object[], object[]]> = [
+      // Okta: no path; Entra: path and a string value; plain path.
+      [[{ op: 'replace', value: { active: false } }], [{ op: 'replace', value: { active: false, title: 'Engineer' } }]],
+      [[{ op: 'Replace', path: 'active', value: 'False' }], [{ op: 'Replace', path: 'active', value: 'False' }, { op: 'replace', path: 'title', value: 'Engineer' }]],
+      [[{ op: 'add', path: 'urn:ietf:params:scim:schemas:core:2.0:User:active', value: false }], [{ op: 'add', path: 'active', value: false }, { op: 'add', path: 'title', value: 'Engineer' }]],
+    ];
+    let n = 0;
+    for (const [fast, general] of shapes) {
+      const a = (await t.scim.post('/Users', full(`a${n}@example.com`)).expect(201)).body;
+      const b = (await t.scim.post('/Users', full(`b${n++}@example.com`)).expect(201)).body;
+      const patchedA = (await t.scim.patch(`/Users/${a.id}`, patchBody(...fast)).expect(200)).body;
+      const patchedB = (await t.scim.patch(`/Users/${b.id}`, patchBody(...general)).expect(200)).body;
+      expect(patchedA.active).toBe(false);
+      expect(patchedA[LIFECYCLE]).toMatchObject({ accountStatus: 'deactivated' });
+      expect(strip(patchedA)).toEqual(strip(patchedB));
+      expect(strip((await t.scim.get(`/Users/${a.id}`).expect(200)).body)).toEqual(strip((await t.scim.get(`/Users/${b.id}`).expect(200)).body));
+      // And back: reactivation through the short path restores the account.
+      const back = (await t.scim.patch(`/Users/${a.id}`, patchBody({ op: 'replace', path: 'active', value: true })).expect(200)).body;
+      expect(back.active).toBe(true);
+      expect(back[LIFECYCLE]).toMatchObject({ accountStatus: 'active' });
+    }
+    // A value that is not a boolean is still refused, as by the general path.
+    const c = (await t.scim.post('/Users', full('c@example.com')).expect(201)).body;
+    await t.scim.patch(`/Users/${c.id}`, patchBody({ op: 'replace', path: 'active', value: 'maybe' })).expect(400);
+  });
+
+  test('a body whose schemas do not name the resource schema is 400 invalidSyntax, for Users and Groups, and nothing is stored', async () => {
+    const user = await t.scim.post('/Users', userBody('ada@example.com', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'] }));
+    expect(user.status).toBe(400);
+    expect(user.body).toMatchObject({ status: '400', scimType: 'invalidSyntax' });
+    const group = await t.scim.post('/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], displayName: 'Admins' });
+    expect(group.status).toBe(400);
+    expect(group.body).toMatchObject({ status: '400', scimType: 'invalidSyntax' });
+    expect((await t.scim.get('/Users').expect(200)).body.totalResults).toBe(0);
+    expect((await t.scim.get('/Groups').expect(200)).body.totalResults).toBe(0);
+    // A body without schemas is read as the resource's own (as scimmy does); the password is never kept.
+    const plain = await t.scim.post('/Users', { userName: 'bob@example.com', password: 'secret' }).expect(201);
+    expect(plain.body.password).toBeUndefined();
+  });
 });
