@@ -225,9 +225,9 @@ export async function listUsers(
 export async function groupsOfUsers(store: Store, orgId: string, userIds: string[]): Promise<Map<string, { value: string; display: string }[]>> {
   const byUser = new Map<string, { value: string; display: string }[]>(userIds.map((id) => [id, []]));
   if (userIds.length === 0) return byUser;
-  const memberships = await store.memberships.find(
-    userIds.length === 1 ? { orgId, value: userIds[0] } : { orgId, value: { $in: userIds } },
-  );
+  const memberships = await store.memberships.find(userIds.length === 1 ? { orgId, value: userIds[0] } : { orgId, value: { $in: userIds } }, {
+    projection: { value: 1, groupId: 1, groupDisplay: 1 },
+  });
   for (const m of memberships) byUser.get(m.value)?.push({ value: m.groupId, display: m.groupDisplay });
   return byUser;
 }

@@ -131,6 +131,19 @@ describe('embedded reads', () => {
     }
   });
 
+  it('project top-level fields as NeDB does, and leave other projections to NeDB', async () => {
+    const db = await dataset();
+    const read = reader(db);
+    const projections: Array<Record<string, 0 | 1>> = [{ value: 1 }, { value: 1, rank: 1, _id: 0 }, { lifecycle: 1, connectionId: 1 }];
+    for (const projection of projections) {
+      for (const query of [{ orgId: 'o1' }, { orgId: 'o1', value: { $in: ['u1', 'u4'] } }]) {
+        expect(read.find(query, { projection, sort: { _id: 1 }, limit: 50 })).toEqual(await db.findAsync(query).sort({ _id: 1 }).limit(50).projection(projection));
+      }
+    }
+    expect(read.find({ orgId: 'o1' }, { projection: { rank: 0 } })).toBeUndefined();
+    expect(read.find({ orgId: 'o1' }, { projection: { 'lifecycle.license': 1 } })).toBeUndefined();
+  });
+
   it('returns copies: changing a result does not change the store', async () => {
     const db = await dataset();
     const [first] = reader(db).find({ orgId: 'o1' }, { limit: 1 })!;

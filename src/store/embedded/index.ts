@@ -12,7 +12,7 @@ import path from 'node:path';
 import { INDEXES } from '../indexes';
 import type { Collection, FindOptions, Query, Store, Update } from '../port';
 import { DuplicateKeyError } from '../port';
-import { DatastoreReader } from './read';
+import { DatastoreReader, type ReadOptions } from './read';
 import { patchIndexValueDeletes } from './index-buckets';
 import { keepDataFileOpen } from './append';
 import type { AccessRequestDoc, AuditEventDoc, GroupDoc, MembershipDoc, OrganizationDoc, SeatDoc, TokenDoc, UserDoc, WorkspaceDoc } from '../documents';
@@ -101,11 +101,9 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
 
   async find(query: Query, options: FindOptions = {}): Promise<T[]> {
     const nedbQuery = toNedbQuery(query);
-    if (!options.projection) {
-      // Answered at once from memory, with NeDB's result (read.ts).
-      const read = this.reader.find(nedbQuery, options);
-      if (read) return read as unknown as T[];
-    }
+    // Answered at once from memory, with NeDB's result (read.ts).
+    const read = this.reader.find(nedbQuery, options as ReadOptions);
+    if (read) return read as unknown as T[];
     let cursor = this.db.findAsync(nedbQuery);
     if (options.sort) cursor = cursor.sort(options.sort);
     if (options.skip) cursor = cursor.skip(options.skip);

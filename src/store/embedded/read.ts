@@ -80,6 +80,13 @@ const byId = (a: Doc, b: Doc) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0);
 /** Matches between two kept positions of a plain query's matches. */
 const CHECKPOINT_EVERY = 512;
 
+/** The documents under each of `keys` in an index, each once, in the order found. */
+function lookupEach(index: NedbIndex, keys: unknown[]): Doc[] {
+  const seen = new Set<Doc>();
+  for (const key of keys) for (const doc of index.getMatching(key)) seen.add(doc);
+  return [...seen];
+}
+
 /** Every document in `_id` order: an in-order walk of NeDB's `_id` index (unique, so one document per node). */
 function allInIdOrder(db: NedbInternals): Doc[] {
   const out: Doc[] = [];
@@ -98,17 +105,25 @@ function allInIdOrder(db: NedbInternals): Doc[] {
   return out;
 }
 
-/** NeDB's matcher, with plain top-level equalities (`{orgId: 'x', connectionId: 'y'}`) tested directly. */
+/**
+ * NeDB's matcher, with top-level equalities (`{orgId: 'x', connectionId: 'y'}`) tested with `===` and `$in` lists of
+ * primitives (`{value: {$in: ids}}`, a page's memberships) with a set — NeDB compares each value with every element
+ * of the list. A document whose field holds an object or an array goes to NeDB's matcher (its array semantics).
+ */
 function matcher(query: Query): (doc: Doc) => boolean {
   const entries = Object.entries(query);
-  if (!isPlain(query)) return (doc) => model.match(doc, query);
+  const fast = entries.every(([k, v]) => !k.startsWith('$') && !k.includes('.') && (isScalar(v) || isInOfScalars(v)));
+  if (!fast) return (doc) => model.match(doc, query);
+  const tests = entries.map(([k, v]) => {
+    if (isScalar(v)) return { k, equals: v };
+    return { k, within: new Set<unknown>((v as { $in: unknown[] }).$in) };
+  });
   return (doc) => {
-    for (const [k, v] of entries) {
-      const actual = doc[k];
-      if (actual === v) continue;
+    for (const test of tests) {
+      const actual = doc[test.k];
       // An array field matches when an element does (and objects have their own rules): NeDB decides.
       if (actual !== null && typeof actual === 'object') return model.match(doc, query);
-      return false;
+      if (test.within ? !test.within.has(actual) : actual !== test.equals) return false;
     }
     return true;
   };
@@ -126,7 +141,13 @@ export interface ReadOptions {
   sort?: Sort;
   skip?: number;
   limit?: number;
+  projection?: Record<string, 0 | 1>;
 }
+
+/** An inclusion projection of top-level fields (`{value: 1, groupId: 1}`, `_id` possibly excluded). */
+const isFieldList = (projection: Record<string, 0 | 1>) =>
+  Object.entries(projection).every(([f, v]) => !f.includes('.') && !f.startsWith('$') && (v === 1 || (f === '_id' && v === 0))) &&
+  Object.entries(projection).some(([f, v]) => f !== '_id' && v === 1);
 
 /**
  * The reads of one datastore. `written()` must be called after every write (the embedded collection does): what is
@@ -146,9 +167,22 @@ export class DatastoreReader {
     this.positions.clear();
   }
 
-  /** `find` for a NeDB-dialect query; `undefined` when NeDB must run it (TTL indexes). Results are copies. */
+  /**
+   * `find` for a NeDB-dialect query; `undefined` when NeDB must run it (TTL indexes, projections other than a list of
+   * top-level fields). Results are copies.
+   */
   find(query: Query, options: ReadOptions = {}): Doc[] | undefined {
-    return this.findStored(query, options)?.map((doc) => model.deepCopy(doc));
+    if (options.projection && !isFieldList(options.projection)) return undefined;
+    const page = this.findStored(query, options);
+    if (!page || !options.projection) return page?.map((doc) => model.deepCopy(doc));
+    // NeDB's inclusion projection: the fields listed (those the document has), and `_id` unless it is excluded.
+    const fields = Object.keys(options.projection).filter((f) => f !== '_id');
+    const withId = options.projection._id !== 0;
+    return page.map((doc) => {
+      const out: Record<string, unknown> = withId ? { _id: doc._id } : {};
+      for (const f of fields) if (doc[f] !== undefined) out[f] = model.deepCopy(doc[f]);
+      return out as Doc;
+    });
   }
 
   /** The `_id` of the first document `find` would return (`null`: none), without copying it. */
@@ -215,7 +249,8 @@ export class DatastoreReader {
       if (!name.includes(',')) {
         const value = query[name];
         if (isKeyValue(value)) offer(index.getMatching(value));
-        else if (isInOfScalars(value)) offer(index.getMatching(value.$in));
+        // One lookup per value, as NeDB does, but collected in a set (NeDB keys an object by _id: ~4 µs a document).
+        else if (isInOfScalars(value)) offer(lookupEach(index, value.$in));
         continue;
       }
       const fields = name.split(',');
@@ -229,13 +264,12 @@ export class DatastoreReader {
       const inFields = fields.filter((f) => isInOfScalars(query[f]));
       if (inFields.length !== 1 || !fields.every((f) => f === inFields[0] || isScalar(query[f]))) continue;
       const [inField] = inFields;
-      const seen = new Set<Doc>();
-      for (const value of new Set((query[inField] as { $in: unknown[] }).$in)) {
+      const keys = [...new Set((query[inField] as { $in: unknown[] }).$in)].map((value) => {
         const key: Record<string, unknown> = {};
         for (const f of fields) key[f] = f === inField ? value : query[f];
-        for (const doc of index.getMatching(key)) seen.add(doc);
-      }
-      offer([...seen].sort(byId), true);
+        return key;
+      });
+      offer(lookupEach(index, keys).sort(byId), true);
     }
     if (best) return best;
     this.inIdOrder ??= allInIdOrder(this.db);
