@@ -167,11 +167,20 @@ describe('patched index value deletes', () => {
       await db.removeAsync({ value: 'u5' }, { multi: true });
       await db.removeAsync({ orgId: 'o2' }, { multi: true });
       await db.removeAsync({ _id: 'id-arr' }, {});
+      // Updates that change no indexed value: the new versions take the old ones' places in every index.
+      await db.updateAsync({ orgId: 'o1' }, { $set: { rank: 99 } }, { multi: true });
+      for (const doc of await db.findAsync({ orgId: 'o3' }).sort({ _id: 1 }).limit(20)) await db.updateAsync({ _id: doc._id }, { $set: { rank: 42 } }, {});
     }
     for (const query of [{ orgId: 'o1' }, { orgId: 'o2' }, { orgId: 'o3' }, { orgId: 'o4' }, { orgId: 'o3', value: 'u2' }, { orgId: 'o1', value: 'u1' }, { emailKeys: 'user7@example.com' }]) {
       expect(await patched.findAsync(query).sort({ _id: 1 })).toEqual(await plain.findAsync(query).sort({ _id: 1 }));
     }
     expect(await patched.countAsync({})).toBe(await plain.countAsync({}));
+    // Every index serves the latest version of each document (a stale one would still have its old rank).
+    for (const query of [{ orgId: 'o1' }, { orgId: 'o3' }, { emailKeys: 'user7@example.com' }, { orgId: 'o1', userNameKey: 'user7' }, { _id: 'id-0007' }]) {
+      const fromIndex = (await patched.findAsync(query)).map((d) => [d._id, d.rank]).sort();
+      expect(fromIndex).toEqual((await plain.findAsync(query)).map((d) => [d._id, d.rank]).sort());
+    }
+    expect((await patched.findAsync({ orgId: 'o1' })).every((d) => d.rank === 99)).toBe(true);
     // The index on orgId really serves the query (no scan) and holds only live documents.
     const index = (patched as unknown as { indexes: Record<string, { getMatching(v: unknown): Doc[] }> }).indexes.orgId;
     expect(index.getMatching('o2')).toHaveLength(0);

@@ -27,6 +27,19 @@ interface Positions {
 export function patchIndexValueDeletes(db: Datastore<unknown>): void {
   // Keyed by a key's array of documents: the library moves whole arrays between tree nodes when it rebalances.
   const positions = new WeakMap<unknown[], Positions>();
+  /** Where `value` sits in `data` (a key's documents), or -1. */
+  const positionOf = (data: unknown[], value: unknown): number => {
+    if (data.length < MAP_FROM) return data.indexOf(value);
+    let p = positions.get(data);
+    if (!p) {
+      p = { of: new Map(), seen: 0 };
+      positions.set(data, p);
+    }
+    // The library appends documents to a key (insert); take in what was appended since.
+    for (; p.seen < data.length; p.seen++) p.of.set(data[p.seen], p.seen);
+    const at = p.of.get(value);
+    return at !== undefined && data[at] === value ? at : -1;
+  };
   for (const index of Object.values(internals(db).indexes)) {
     const wrapper = index.tree;
     const original = wrapper.delete.bind(wrapper);
@@ -34,15 +47,9 @@ export function patchIndexValueDeletes(db: Datastore<unknown>): void {
       const node = value === undefined ? undefined : nodeOf(wrapper.tree, key);
       if (!node || node.data.length < MAP_FROM) return original(key, value);
       const data = node.data;
-      let p = positions.get(data);
-      if (!p) {
-        p = { of: new Map(), seen: 0 };
-        positions.set(data, p);
-      }
-      // The library appends documents to a key (insert); take in what was appended since.
-      for (; p.seen < data.length; p.seen++) p.of.set(data[p.seen], p.seen);
-      const at = p.of.get(value);
-      if (at === undefined || !node.checkValueEquality(data[at], value)) return original(key, value);
+      const at = positionOf(data, value);
+      if (at < 0) return original(key, value);
+      const p = positions.get(data)!;
       const last = data.pop();
       p.of.delete(value);
       if (at < data.length) {
@@ -51,7 +58,54 @@ export function patchIndexValueDeletes(db: Datastore<unknown>): void {
       }
       p.seen = data.length;
     };
+    patchUnchangedKeyUpdates(index as unknown as UpdatableIndex, positionOf, positions);
   }
+}
+
+interface UpdatableIndex {
+  _fields: string[];
+  sparse: boolean;
+  tree: { tree: TreeNode };
+  update(oldDoc: unknown, newDoc?: unknown): void;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const model = require('@seald-io/nedb/lib/model.js') as {
+  getDotValues(doc: unknown, fields: string[]): unknown;
+  compareThings(a: unknown, b: unknown): number;
+};
+
+/**
+ * NeDB updates a document's entry in every index by removing it and inserting the new version — two tree walks and
+ * rebalancings per index — even when the indexed value did not change, which for most writes is every index but one
+ * or two. When no document of an update changes its key (a scalar, or a compound of scalars), the new version takes
+ * the old one's place under the same key instead; anything else goes to the library.
+ */
+function patchUnchangedKeyUpdates(index: UpdatableIndex, positionOf: (data: unknown[], value: unknown) => number, positions: WeakMap<unknown[], Positions>): void {
+  const original = index.update.bind(index);
+  index.update = (oldDoc: unknown, newDoc?: unknown) => {
+    const pairs = (Array.isArray(oldDoc) ? oldDoc : [{ oldDoc, newDoc }]) as Array<{ oldDoc: unknown; newDoc: unknown }>;
+    const places: Array<{ data: unknown[]; at: number; newDoc: unknown; oldDoc: unknown }> = [];
+    for (const pair of pairs) {
+      const oldKey = model.getDotValues(pair.oldDoc, index._fields);
+      const newKey = model.getDotValues(pair.newDoc, index._fields);
+      if (Array.isArray(oldKey) || Array.isArray(newKey) || model.compareThings(oldKey, newKey) !== 0) return original(oldDoc, newDoc);
+      if (oldKey === undefined && index.sparse) continue; // not indexed, before or after
+      const node = nodeOf(index.tree.tree, oldKey);
+      const at = node ? positionOf(node.data, pair.oldDoc) : -1;
+      if (!node || at < 0) return original(oldDoc, newDoc);
+      places.push({ data: node.data, at, newDoc: pair.newDoc, oldDoc: pair.oldDoc });
+    }
+    // Every pair has its place: replace (nothing can fail from here on).
+    for (const { data, at, newDoc: replacement, oldDoc: replaced } of places) {
+      data[at] = replacement;
+      const p = positions.get(data);
+      if (p && at < p.seen) {
+        p.of.delete(replaced);
+        p.of.set(replacement, at);
+      }
+    }
+  };
 }
 
 function nodeOf(root: TreeNode, key: unknown): TreeNode | undefined {
