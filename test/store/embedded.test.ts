@@ -79,3 +79,25 @@ describe('embedded store indexes', () => {
     }
   });
 });
+
+describe('embedded store compaction', () => {
+  test('a data file is rewritten once it has grown by as many lines as it holds documents, and not before', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'scim-store-'));
+    const store = await openEmbeddedStore({ dataDir: dir, compaction: { checkEveryMs: 20, minAppends: 50 } });
+    const lines = () => readFileSync(path.join(dir, 'users.db'), 'utf8').split('\n').filter(Boolean).length;
+    try {
+      for (let i = 0; i < 40; i++) await store.users.insertOne(makeUser(`u${i}`, { userNameKey: `user${i}` }));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const before = lines();
+      expect(before).toBeGreaterThanOrEqual(40); // 40 appends: below the 50 of minAppends, no rewrite yet
+      for (let i = 0; i < 60; i++) await store.users.updateOne({ _id: 'u1' }, { $inc: { version: 1 } });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // 100 appends for 40 live documents: rewritten to the documents (and the index declarations).
+      expect(lines()).toBeLessThanOrEqual(before); // the 60 appended versions are gone
+      expect((await store.users.findOne({ _id: 'u1' }))?.version).toBe(61);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -27,10 +27,21 @@ interface NedbModel {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const model = require('@seald-io/nedb/lib/model.js') as NedbModel;
 
-/** Keeps the data file of `db` open for appends; returns a function that closes it (at shutdown). */
-export function keepDataFileOpen(db: Datastore<unknown>): () => Promise<void> {
+export interface DataFile {
+  /** Closes the file (at shutdown). */
+  close(): Promise<void>;
+  /** Lines appended since the file was last rewritten, and how many live documents that rewrite wrote. */
+  growth(): { appended: number; live: number };
+}
+
+/** Keeps the data file of `db` open for appends. */
+export function keepDataFileOpen(db: Datastore<unknown>): DataFile {
   const persistence = (db as unknown as { persistence: NedbPersistence }).persistence;
-  if (persistence.inMemoryOnly) return async () => {};
+  let appended = 0;
+  // NeDB rewrote the file when it loaded it: it holds the live documents, one line each.
+  let live = db.getAllData().length;
+  const growth = () => ({ appended, live });
+  if (persistence.inMemoryOnly) return { close: async () => {}, growth };
   let fd: number | undefined;
 
   const close = async () => {
@@ -45,12 +56,16 @@ export function keepDataFileOpen(db: Datastore<unknown>): () => Promise<void> {
     fd ??= openSync(persistence.filename, 'a', persistence.modes.fileMode);
     const bytes = Buffer.from(lines, 'utf8');
     for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+    appended += docs.length;
   };
 
   const rewrite = persistence.persistCachedDatabaseAsync.bind(persistence);
   persistence.persistCachedDatabaseAsync = async () => {
     await close();
+    const docs = db.getAllData().length;
     await rewrite();
+    appended = 0;
+    live = docs;
   };
-  return close;
+  return { close, growth };
 }

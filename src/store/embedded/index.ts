@@ -14,11 +14,16 @@ import type { Collection, FindOptions, Query, Store, Update } from '../port';
 import { DuplicateKeyError } from '../port';
 import { DatastoreReader, type ReadOptions } from './read';
 import { patchIndexValueDeletes } from './index-buckets';
-import { keepDataFileOpen } from './append';
+import { keepDataFileOpen, type DataFile } from './append';
 import type { AccessRequestDoc, AuditEventDoc, GroupDoc, MembershipDoc, OrganizationDoc, SeatDoc, TokenDoc, UserDoc, WorkspaceDoc } from '../documents';
 
-/** Compaction rewrites the append-only file so it does not grow without bound. */
-const COMPACTION_INTERVAL_MS = 10 * 60 * 1000;
+/**
+ * Compaction rewrites an append-only file so it does not grow without bound. It blocks the event loop while it
+ * serialises every document (seconds at 1M users), so it runs when the file has grown by as many lines as it holds
+ * live documents (at least `minAppends`): then a file is at most about twice its live size, and the cost of a rewrite
+ * is paid by as many writes. Checked every `checkEveryMs`.
+ */
+const COMPACTION = { checkEveryMs: 60_000, minAppends: 10_000 };
 /** Documents removed per NeDB call in `deleteMany`. */
 const DELETE_CHUNK = 1000;
 /** Lookups before `updateOne`/`deleteOne` leave the choice of document to NeDB (only concurrent writes cause more than one). */
@@ -200,13 +205,16 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
 export interface EmbeddedStoreOptions {
   /** Directory for the data files; omit to keep everything in memory (tests). */
   dataDir?: string;
+  /** When data files are rewritten (tests make it happen sooner). */
+  compaction?: { checkEveryMs: number; minAppends: number };
 }
 
 /** Opens (and creates when missing) the embedded store. */
 export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Promise<Store> {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const collections = new Map<string, EmbeddedCollection<{ _id: string }>>();
-  const closeFiles: Array<() => Promise<void>> = [];
+  const files: Array<{ db: Datastore<{ _id: string }>; file: DataFile }> = [];
+  const compaction = options.compaction ?? COMPACTION;
 
   async function open<T extends { _id: string }>(name: string): Promise<EmbeddedCollection<T>> {
     const db = new Datastore<T>(
@@ -234,8 +242,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
       if (!declared.has(indexName)) await db.removeIndexAsync(indexName);
     }
     patchIndexValueDeletes(db as Datastore<unknown>);
-    closeFiles.push(keepDataFileOpen(db as Datastore<unknown>));
-    if (options.dataDir) db.setAutocompactionInterval(COMPACTION_INTERVAL_MS);
+    files.push({ db: db as unknown as Datastore<{ _id: string }>, file: keepDataFileOpen(db as Datastore<unknown>) });
     const collection = new EmbeddedCollection<T>(name, db);
     collections.set(name, collection as unknown as EmbeddedCollection<{ _id: string }>);
     return collection;
@@ -257,18 +264,28 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
     },
     /**
      * Waits for every queued operation to finish; does not compact. Every write is already appended to its file when
-     * it resolves, and NeDB compacts each file whenever it loads it (the next start) and every
-     * COMPACTION_INTERVAL_MS while running. Compacting here rewrote ~190 MB at 100k users and took longer than the
+     * it resolves, and NeDB compacts each file whenever it loads it (the next start) and while running once it has
+     * grown enough (COMPACTION). Compacting here rewrote ~190 MB at 100k users and took longer than the
      * server's shutdown grace (main.ts), which then exited non-zero in the middle of it (safe — NeDB writes a temporary
      * file and renames it — but slow and reported as a failure).
      */
     async close() {
+      if (compactionTimer) clearInterval(compactionTimer);
       for (const collection of collections.values()) {
-        collection.db.stopAutocompaction();
         await (collection.db as unknown as { executor: { pushAsync(task: () => Promise<void>): Promise<void> } }).executor.pushAsync(async () => {});
       }
-      await Promise.all(closeFiles.map((close) => close()));
+      await Promise.all(files.map(({ file }) => file.close()));
     },
   };
+  const compactionTimer = options.dataDir
+    ? setInterval(() => {
+        for (const { db, file } of files) {
+          const { appended, live } = file.growth();
+          // A failed rewrite leaves the old file whole (NeDB writes a new file, then renames it): the next check retries.
+          if (appended >= Math.max(live, compaction.minAppends)) void db.compactDatafileAsync().catch(() => undefined);
+        }
+      }, compaction.checkEveryMs)
+    : undefined;
+  compactionTimer?.unref();
   return store;
 }
