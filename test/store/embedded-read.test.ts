@@ -181,6 +181,14 @@ describe('patched index value deletes', () => {
       expect(fromIndex).toEqual((await plain.findAsync(query)).map((d) => [d._id, d.rank]).sort());
     }
     expect((await patched.findAsync({ orgId: 'o1' })).every((d) => d.rank === 99)).toBe(true);
+    // The compound unique index still finds and refuses by its whole key.
+    const [someone] = await plain.findAsync({ orgId: 'o1' }).sort({ _id: 1 }).limit(1);
+    await expect(patched.insertAsync({ _id: 'dup', orgId: 'o1', userNameKey: someone.userNameKey })).rejects.toMatchObject({ errorType: 'uniqueViolated' });
+    await expect(patched.insertAsync({ _id: 'ok', orgId: 'o9', userNameKey: someone.userNameKey })).resolves.toBeDefined();
+    for (const db of [patched, plain]) await db.insertAsync({ _id: 'ok2', orgId: 'o9', userNameKey: 'zzz' });
+    for (const query of [{ orgId: 'o9', userNameKey: 'zzz' }, { orgId: 'o1', userNameKey: someone.userNameKey }]) {
+      expect(await patched.findAsync(query)).toEqual(await plain.findAsync(query));
+    }
     // The index on orgId really serves the query (no scan) and holds only live documents.
     const index = (patched as unknown as { indexes: Record<string, { getMatching(v: unknown): Doc[] }> }).indexes.orgId;
     expect(index.getMatching('o2')).toHaveLength(0);

@@ -59,6 +59,33 @@ export function patchIndexValueDeletes(db: Datastore<unknown>): void {
       p.seen = data.length;
     };
     patchUnchangedKeyUpdates(index as unknown as UpdatableIndex, positionOf, positions);
+    compareCompoundKeysByField(index as unknown as UpdatableIndex);
+  }
+}
+
+/**
+ * A compound key (`{orgId, userNameKey}`) is an object, which NeDB's comparator orders by sorting both objects' keys
+ * and comparing the values pairwise — two sorts at every step of every tree walk. Compound keys always hold exactly
+ * the index's fields, already sorted (NeDB sorts them when the index is declared), so comparing those fields in that
+ * order gives the same order without the sorts. Set on every node: new nodes copy their creator's comparator.
+ */
+function compareCompoundKeysByField(index: UpdatableIndex): void {
+  const fields = index._fields;
+  if (fields.length < 2) return;
+  const compare = (a: unknown, b: unknown): number => {
+    if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return model.compareThings(a, b);
+    for (const f of fields) {
+      const c = model.compareThings((a as Record<string, unknown>)[f], (b as Record<string, unknown>)[f]);
+      if (c !== 0) return c;
+    }
+    return 0;
+  };
+  const stack: TreeNode[] = [index.tree.tree];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    node.compareKeys = compare;
+    if (node.left) stack.push(node.left);
+    if (node.right) stack.push(node.right);
   }
 }
 

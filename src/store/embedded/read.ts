@@ -156,6 +156,7 @@ const isFieldList = (projection: Record<string, 0 | 1>) =>
 export class DatastoreReader {
   private readonly db: NedbInternals;
   private inIdOrder?: Doc[];
+  private indexes?: Array<{ name: string; index: NedbIndex; fields: string[] }>;
   private readonly positions = new Map<string, MatchPositions>();
 
   constructor(db: Datastore<unknown>) {
@@ -245,15 +246,14 @@ export class DatastoreReader {
     const offer = (docs: Doc[], inIdOrder = false) => {
       if (!best || docs.length < best.docs.length) best = { docs, inIdOrder };
     };
-    for (const [name, index] of Object.entries(this.db.indexes)) {
-      if (!name.includes(',')) {
+    for (const { name, index, fields } of this.indexList()) {
+      if (fields.length === 1) {
         const value = query[name];
         if (isKeyValue(value)) offer(index.getMatching(value));
         // One lookup per value, as NeDB does, but collected in a set (NeDB keys an object by _id: ~4 µs a document).
         else if (isInOfScalars(value)) offer(lookupEach(index, value.$in));
         continue;
       }
-      const fields = name.split(',');
       if (!fields.every((f) => f in query)) continue;
       if (fields.every((f) => isKeyValue(query[f]))) {
         const key: Record<string, unknown> = {};
@@ -274,6 +274,15 @@ export class DatastoreReader {
     if (best) return best;
     this.inIdOrder ??= allInIdOrder(this.db);
     return { docs: this.inIdOrder, inIdOrder: true };
+  }
+
+  /** The datastore's indexes with their fields, worked out again only when indexes are added or removed. */
+  private indexList(): Array<{ name: string; index: NedbIndex; fields: string[] }> {
+    const names = Object.keys(this.db.indexes);
+    if (this.indexes?.length !== names.length || this.indexes.some((i, k) => i.name !== names[k] || i.index !== this.db.indexes[i.name])) {
+      this.indexes = names.map((name) => ({ name, index: this.db.indexes[name], fields: name.split(',') }));
+    }
+    return this.indexes;
   }
 
   /** Skips `skip` matches and takes up to `limit`, in candidate order or its reverse. */
