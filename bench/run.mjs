@@ -8,7 +8,8 @@
 // Environment: N, CONNS (10), DUR (5 s), RUNS (1; req/s is the median run), WARM (1 s), OPS (comma list of op ids or
 // prefixes, e.g. OPS=U3,G2), BENCH_REBUILD=1 (rebuild the cached data directory), PIN=0 (do not pin the server to
 // CPU 1 and the load generator to CPU 0), C1=0 (skip the 1-connection latency rows for group ops), CPU_PROF=1 (server
-// runs with --cpu-prof; profile in .bench/prof-<timestamp>/), KEEP_DATA=1 (keep the server's copy of the data).
+// runs with --cpu-prof; profile in .bench/prof-<timestamp>/), KEEP_DATA=1 (keep the server's copy of the data),
+// SERVER_NODE_ARGS (extra node flags for the server, e.g. "--trace-gc"; output in .bench/server-<timestamp>.log).
 //
 // Steps: preload (bench/preload.mjs, cached under .bench/data-N<N>/) → bare express → server on a fresh copy of the
 // data → each op: warm-up, then RUNS × DUR → bare express again → table on stdout, JSON lines in
@@ -45,6 +46,8 @@ const C1 = process.env.C1 !== '0';
 const CPU_PROF = process.env.CPU_PROF === '1';
 const OPS = process.env.OPS ? process.env.OPS.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean) : undefined;
 const BIG_HEAP = N > 300_000 ? ['--max-old-space-size=16384'] : [];
+// Extra node flags for the server only (NODE_OPTIONS refuses some, e.g. --trace-gc; its output lands in the server log).
+const SERVER_NODE_ARGS = (process.env.SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const RUN_DIR = path.join(BENCH_DIR, `run-${stamp}`);
@@ -516,7 +519,7 @@ async function main() {
 
   const port = await freePort();
   const profDir = path.join(BENCH_DIR, `prof-${stamp}`);
-  const nodeArgs = [...BIG_HEAP, '-r', path.join(HERE, 'probe.cjs'), ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), path.join(ROOT, 'dist', 'src', 'main.js')];
+  const nodeArgs = [...BIG_HEAP, ...SERVER_NODE_ARGS, '-r', path.join(HERE, 'probe.cjs'), ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), path.join(ROOT, 'dist', 'src', 'main.js')];
   // RATE_LIMIT_PER_SECOND=0: the bench measures throughput, far above the per-organization SCIM rate limit.
   const serverEnv = { ...manifest.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production', RATE_LIMIT_PER_SECOND: '0' };
   const server = startChild('server', nodeArgs, serverEnv, { ipc: true, logFile: path.join(RUN_DIR, 'server.log') });
