@@ -64,11 +64,14 @@ export function decisionUpdate(ctx: RequestContext, user: UserDoc, decision: Dec
  */
 export async function completeEffects(store: Store, ctx: RequestContext, org: OrganizationDoc, user: UserDoc): Promise<UserDoc> {
   let current: UserDoc | null = user;
+  // A seat this call freed goes to the next waiter even when another request clears the marker first (it saw the
+  // seat already released, so it promotes nobody): otherwise a concurrent retry of the same deactivation can leave the
+  // freed seat unused while somebody waits.
+  let seatFreed = false;
   for (let attempt = 0; attempt < MAX_ATTEMPTS && current; attempt++) {
     const pending: PendingEffects | undefined = current.lifecycle?.pendingEffects;
-    if (!pending) return current;
-    let seatFreed = false;
-    if (pending.releaseSeat) seatFreed = await releaseSeat(store, org, current._id);
+    if (!pending) break;
+    if (pending.releaseSeat && (await releaseSeat(store, org, current._id))) seatFreed = true;
     if (pending.revokeSessions) await store.tokens.deleteMany({ orgId: org._id, kind: 'session', accountId: current._id });
     const set: Record<string, unknown> = {};
     const unset: Record<string, true> = { 'lifecycle.pendingEffects': true };
@@ -89,12 +92,13 @@ export async function completeEffects(store: Store, ctx: RequestContext, org: Or
     if (Object.keys(set).length > 0) Object.assign(update, { $set: { ...set, lastModified: ctx.now }, $inc: { version: 1 } });
     const written = await store.users.updateOne({ _id: current._id, orgId: org._id, version: current.version }, update);
     if (written) {
-      if (seatFreed) await promoteWaiters(store, ctx, org);
-      return written;
+      current = written;
+      break;
     }
     // Someone else wrote the account in between: read it again and finish what is still pending.
     current = await store.users.findOne({ _id: current._id, orgId: org._id });
   }
+  if (seatFreed) await promoteWaiters(store, ctx, org);
   if (!current) throw new Error('account disappeared while its lifecycle effects were applied');
   return current;
 }

@@ -10,7 +10,7 @@ import { createApp } from '../../src/http/app';
 import { createLogger } from '../../src/logger';
 import { loadConfig } from '../../src/config';
 import { bootstrap } from '../../src/services/organizations';
-import { reconcileOrganization } from '../../src/services/lifecycle';
+import { completeEffects, reconcileOrganization } from '../../src/services/lifecycle';
 import { openEmbeddedStore } from '../../src/store/embedded';
 import { StoreUnavailableError, type Store } from '../../src/store/port';
 import { patchBody, userBody, SCIM_TOKEN, ADMIN_TOKEN } from '../helpers/app';
@@ -117,5 +117,40 @@ describe('durability of deprovisioning', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('a seat freed by one request goes to the waiter even when another request clears the pending marker first', async () => {
+    const store = await openEmbeddedStore();
+    const s = await setup(store);
+    const ada = (await s.post('/Users', userBody('ada@example.com')).expect(201)).body;
+    const bob = (await s.post('/Users', userBody('bob@example.com')).expect(201)).body;
+    expect([ada[LIFECYCLE].license, bob[LIFECYCLE].license]).toEqual(['licensed', 'pending_seat']);
+    // Ada's deactivation is written, its seat not yet released (as right after the conditional write).
+    const written = await store.users.updateOne(
+      { _id: ada.id },
+      {
+        $set: { 'scim.active': false, 'lifecycle.accountStatus': 'deactivated', 'lifecycle.license': 'revoked', 'lifecycle.pendingEffects': { wantSeat: false, releaseSeat: true, revokeSessions: false } },
+        $inc: { version: 1 },
+      },
+    );
+    // Right after this request frees the seat, a concurrent retry of the same change writes Ada again and clears the
+    // marker: it found the seat already free, so it promotes nobody.
+    const seats = new Proxy(store.seats, {
+      get(target, prop, receiver) {
+        if (prop !== 'updateOne') return Reflect.get(target, prop, receiver);
+        return async (query: Record<string, unknown>, update: Record<string, unknown>) => {
+          const result = await target.updateOne(query, update);
+          if (result && 'holderKey' in query && String(query.holderKey).endsWith(ada.id)) {
+            await store.users.updateOne({ _id: ada.id }, { $unset: { 'lifecycle.pendingEffects': true }, $inc: { version: 1 } });
+          }
+          return result;
+        };
+      },
+    });
+    const racing = new Proxy(store, { get: (target, prop, receiver) => (prop === 'seats' ? seats : Reflect.get(target, prop, receiver)) });
+    const ctx = { orgId: s.org._id, connectionId: written!.connectionId, actor: { kind: 'directory' as const, id: 'test' }, requestId: 'r1', now: new Date() };
+    await completeEffects(racing, ctx, s.org, written!);
+    expect((await s.get(`/Users/${bob.id}`).expect(200)).body[LIFECYCLE].license).toBe('licensed');
+    expect(await s.seats()).toEqual({ seats: 1, used: 1, available: 0 });
   });
 });
