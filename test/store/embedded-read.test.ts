@@ -4,7 +4,7 @@
  */
 import Datastore from '@seald-io/nedb';
 import { DatastoreReader } from '../../src/store/embedded/read';
-import { patchIndexValueDeletes } from '../../src/store/embedded/index-buckets';
+import { patchIndexTrees } from '../../src/store/embedded/index-buckets';
 import type { Query, Sort } from '../../src/store/port';
 
 type Doc = { _id: string; [k: string]: unknown };
@@ -152,13 +152,13 @@ describe('embedded reads', () => {
   });
 });
 
-describe('patched index value deletes', () => {
+describe('patched index trees', () => {
   it('updates and removals leave every index as the unpatched library does', async () => {
     const patched = await dataset();
     const plain = await dataset();
     await patched.ensureIndexAsync({ fieldName: 'orgId' });
     await plain.ensureIndexAsync({ fieldName: 'orgId' });
-    patchIndexValueDeletes(patched as Datastore<unknown>);
+    patchIndexTrees(patched as Datastore<unknown>);
     for (const db of [patched, plain]) {
       // One at a time too: each moves one document out of the large keys {orgId: 'o1'} and {orgId: 'o1', value}.
       for (const doc of await db.findAsync({ orgId: 'o1', rank: 4 })) await db.updateAsync({ _id: doc._id }, { $set: { orgId: 'o4' } }, {});

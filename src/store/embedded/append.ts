@@ -11,21 +11,7 @@
  */
 import type Datastore from '@seald-io/nedb';
 import { closeSync, openSync, writeSync } from 'node:fs';
-
-interface NedbPersistence {
-  filename: string;
-  inMemoryOnly: boolean;
-  modes: { fileMode: number };
-  persistNewStateAsync(docs: unknown[]): Promise<void>;
-  persistCachedDatabaseAsync(): Promise<void>;
-}
-
-interface NedbModel {
-  serialize(doc: unknown): string;
-}
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const model = require('@seald-io/nedb/lib/model.js') as NedbModel;
+import { internals, model } from './nedb';
 
 export interface DataFile {
   /** Closes the file (at shutdown). */
@@ -36,7 +22,7 @@ export interface DataFile {
 
 /** Keeps the data file of `db` open for appends. */
 export function keepDataFileOpen(db: Datastore<unknown>): DataFile {
-  const persistence = (db as unknown as { persistence: NedbPersistence }).persistence;
+  const { persistence } = internals(db);
   let appended = 0;
   // NeDB rewrote the file when it loaded it: it holds the live documents, one line each.
   let live = db.getAllData().length;

@@ -13,7 +13,7 @@ import { INDEXES } from '../indexes';
 import type { Collection, FindOptions, Query, Store, Update } from '../port';
 import { DuplicateKeyError } from '../port';
 import { DatastoreReader, type ReadOptions } from './read';
-import { patchIndexValueDeletes } from './index-buckets';
+import { patchIndexTrees } from './index-buckets';
 import { keepDataFileOpen, type DataFile } from './append';
 import type { AccessRequestDoc, AuditEventDoc, GroupDoc, MembershipDoc, OrganizationDoc, SeatDoc, TokenDoc, UserDoc, WorkspaceDoc } from '../documents';
 
@@ -95,6 +95,8 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
   constructor(
     private readonly name: string,
     readonly db: Datastore<T>,
+    /** The data file NeDB appends to (append.ts). */
+    readonly file: DataFile,
   ) {
     this.reader = new DatastoreReader(db as Datastore<unknown>);
   }
@@ -213,7 +215,6 @@ export interface EmbeddedStoreOptions {
 export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Promise<Store> {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const collections = new Map<string, EmbeddedCollection<{ _id: string }>>();
-  const files: Array<{ db: Datastore<{ _id: string }>; file: DataFile }> = [];
   const compaction = options.compaction ?? COMPACTION;
 
   async function open<T extends { _id: string }>(name: string): Promise<EmbeddedCollection<T>> {
@@ -241,9 +242,8 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
     for (const indexName of Object.keys((db as unknown as { indexes: object }).indexes)) {
       if (!declared.has(indexName)) await db.removeIndexAsync(indexName);
     }
-    patchIndexValueDeletes(db as Datastore<unknown>);
-    files.push({ db: db as unknown as Datastore<{ _id: string }>, file: keepDataFileOpen(db as Datastore<unknown>) });
-    const collection = new EmbeddedCollection<T>(name, db);
+    patchIndexTrees(db as Datastore<unknown>);
+    const collection = new EmbeddedCollection<T>(name, db, keepDataFileOpen(db as Datastore<unknown>));
     collections.set(name, collection as unknown as EmbeddedCollection<{ _id: string }>);
     return collection;
   }
@@ -274,12 +274,12 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
       for (const collection of collections.values()) {
         await (collection.db as unknown as { executor: { pushAsync(task: () => Promise<void>): Promise<void> } }).executor.pushAsync(async () => {});
       }
-      await Promise.all(files.map(({ file }) => file.close()));
+      await Promise.all([...collections.values()].map(({ file }) => file.close()));
     },
   };
   const compactionTimer = options.dataDir
     ? setInterval(() => {
-        for (const { db, file } of files) {
+        for (const { db, file } of collections.values()) {
           const { appended, live } = file.growth();
           // A failed rewrite leaves the old file whole (NeDB writes a new file, then renames it): the next check retries.
           if (appended >= Math.max(live, compaction.minAppends)) void db.compactDatafileAsync().catch(() => undefined);

@@ -1,6 +1,6 @@
 /**
- * Reads of the embedded store, answered synchronously from NeDB's in-memory data with exactly NeDB's results
- * (PERFORMANCE.md §5).
+ * Reads of the embedded store, answered synchronously from NeDB's in-memory data with NeDB's results (the same
+ * documents, in the same order whenever a sort is asked for) (PERFORMANCE.md §5).
  *
  * NeDB runs every read as a task of its datastore's queue, through a cursor, a waterfall of promises and a copy of
  * the candidates: ~10 µs for a lookup by id, and it tests every document with its generic matcher (~1 µs a document)
@@ -9,8 +9,7 @@
  *
  * - a read runs at once, between two queued tasks. NeDB applies a write to its indexes in one synchronous step, so a
  *   read sees every write that has resolved and never half of one; a write still queued is simply not seen yet;
- * - candidates come from NeDB's own planner (`_getRawCandidates`) when an index serves the query, so results and their
- *   order are NeDB's;
+ * - candidates come from the index that offers the fewest (NeDB takes the last usable one it sees);
  * - a query no index serves reads every document in `_id` order, from an array kept until the next write (NeDB would
  *   rebuild it from its tree on every query: ~30 ms at 100k documents); a sort by `_id` then needs no sorting, and
  *   `skip`/`limit` stop early;
@@ -23,45 +22,11 @@
  *   use a compound index with `$in` and would scan the collection. Compound indexes are only ever declared on scalar
  *   fields (multikey specs are indexed single-field, see `open()`), so the lookups find every candidate.
  *
- * Projections and TTL indexes are left to NeDB.
+ * Projections other than a list of top-level fields, and TTL indexes, are left to NeDB.
  */
 import type Datastore from '@seald-io/nedb';
 import type { Query, Sort } from '../port';
-
-type Doc = Record<string, unknown> & { _id: string };
-
-interface NedbModel {
-  match(doc: unknown, query: unknown): boolean;
-  deepCopy<T>(doc: T): T;
-  compareThings(a: unknown, b: unknown, compareStrings?: (a: string, b: string) => number): number;
-  getDotValue(doc: unknown, field: string): unknown;
-}
-
-// NeDB's own matcher and comparator, so a read can never disagree with NeDB on what matches or how it sorts.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const model = require('@seald-io/nedb/lib/model.js') as NedbModel;
-
-export interface TreeNode {
-  key?: unknown;
-  data: unknown[];
-  left?: TreeNode | null;
-  right?: TreeNode | null;
-  compareKeys(a: unknown, b: unknown): number;
-  checkValueEquality(a: unknown, b: unknown): boolean;
-}
-
-export interface NedbIndex {
-  tree: { tree: TreeNode; delete(key: unknown, value?: unknown): void };
-  getMatching(value: unknown): Doc[];
-}
-
-export interface NedbInternals {
-  indexes: Record<string, NedbIndex>;
-  ttlIndexes: Record<string, unknown>;
-  compareStrings?: (a: string, b: string) => number;
-}
-
-export const internals = (db: Datastore<unknown>) => db as unknown as NedbInternals;
+import { internals, model, type Doc, type NedbIndex, type NedbInternals, type TreeNode } from './nedb';
 
 const isScalar = (v: unknown): v is string | number | boolean => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 const isInOfScalars = (v: unknown): v is { $in: Array<string | number | boolean> } =>
@@ -71,6 +36,9 @@ const isInOfScalars = (v: unknown): v is { $in: Array<string | number | boolean>
   Object.keys(v).length === 1 &&
   Array.isArray((v as { $in?: unknown }).$in) &&
   (v as { $in: unknown[] }).$in.every(isScalar);
+
+/** A field of the document itself: not an operator, not a dotted path. */
+const isTopLevelField = (key: string) => !key.startsWith('$') && !key.includes('.');
 
 /** A value NeDB's indexes can look up directly (what its planner calls a basic match). */
 const isKeyValue = (v: unknown) => isScalar(v) || v === null || v instanceof Date;
@@ -112,7 +80,7 @@ function allInIdOrder(db: NedbInternals): Doc[] {
  */
 function matcher(query: Query): (doc: Doc) => boolean {
   const entries = Object.entries(query);
-  const fast = entries.every(([k, v]) => !k.startsWith('$') && !k.includes('.') && (isScalar(v) || isInOfScalars(v)));
+  const fast = entries.every(([k, v]) => isTopLevelField(k) && (isScalar(v) || isInOfScalars(v)));
   if (!fast) return (doc) => model.match(doc, query);
   const tests = entries.map(([k, v]) => {
     if (isScalar(v)) return { k, equals: v };
@@ -129,7 +97,8 @@ function matcher(query: Query): (doc: Doc) => boolean {
   };
 }
 
-const isPlain = (query: Query) => Object.entries(query).every(([k, v]) => !k.startsWith('$') && !k.includes('.') && isScalar(v));
+/** A query of top-level equalities to primitives (`{orgId, connectionId}`, the scope of a list). */
+const isPlain = (query: Query) => Object.entries(query).every(([k, v]) => isTopLevelField(k) && isScalar(v));
 
 /** The count of a plain query's matches among the documents in `_id` order, and where every 512th match is. */
 interface MatchPositions {
@@ -146,7 +115,7 @@ export interface ReadOptions {
 
 /** An inclusion projection of top-level fields (`{value: 1, groupId: 1}`, `_id` possibly excluded). */
 const isFieldList = (projection: Record<string, 0 | 1>) =>
-  Object.entries(projection).every(([f, v]) => !f.includes('.') && !f.startsWith('$') && (v === 1 || (f === '_id' && v === 0))) &&
+  Object.entries(projection).every(([f, v]) => isTopLevelField(f) && (v === 1 || (f === '_id' && v === 0))) &&
   Object.entries(projection).some(([f, v]) => f !== '_id' && v === 1);
 
 /**
@@ -187,8 +156,8 @@ export class DatastoreReader {
   }
 
   /** The `_id` of the first document `find` would return (`null`: none), without copying it. */
-  firstId(query: Query, sort?: Sort): string | null | undefined {
-    const page = this.findStored(query, { sort, limit: 1 });
+  firstId(query: Query): string | null | undefined {
+    const page = this.findStored(query, { limit: 1 });
     return page === undefined ? undefined : (page[0]?._id ?? null);
   }
 

@@ -1,0 +1,60 @@
+/**
+ * The parts of NeDB's internals the embedded adapter relies on (read.ts, index-buckets.ts, append.ts), typed once.
+ * They are not NeDB's public API, which is why `@seald-io/nedb` is pinned to an exact version; the equivalence tests in
+ * test/store/embedded-read.test.ts compare every use with the library's own behaviour.
+ */
+import type Datastore from '@seald-io/nedb';
+
+/** A stored document. */
+export type Doc = Record<string, unknown> & { _id: string };
+
+/** NeDB's document functions: its matcher, comparator, copier and serialiser, so the adapter never disagrees with it. */
+export interface NedbModel {
+  match(doc: unknown, query: unknown): boolean;
+  deepCopy<T>(doc: T): T;
+  compareThings(a: unknown, b: unknown, compareStrings?: (a: string, b: string) => number): number;
+  getDotValue(doc: unknown, field: string): unknown;
+  /** An index's key for a document: the value, or an object of the values for a compound index. */
+  getDotValues(doc: unknown, fields: string[]): unknown;
+  serialize(doc: unknown): string;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const model = require('@seald-io/nedb/lib/model.js') as NedbModel;
+
+/** A node of an index's AVL tree: one key and the documents under it. New nodes copy their creator's functions. */
+export interface TreeNode {
+  key?: unknown;
+  data: unknown[];
+  left?: TreeNode | null;
+  right?: TreeNode | null;
+  compareKeys(a: unknown, b: unknown): number;
+  checkValueEquality(a: unknown, b: unknown): boolean;
+}
+
+export interface NedbIndex {
+  /** The sorted field names (`a,b` for a compound index). */
+  _fields: string[];
+  sparse: boolean;
+  tree: { tree: TreeNode; delete(key: unknown, value?: unknown): void };
+  getMatching(value: unknown): Doc[];
+  /** One document, or (with a single argument) a list of `{oldDoc, newDoc}` pairs. */
+  update(oldDoc: unknown, newDoc?: unknown): void;
+}
+
+export interface NedbPersistence {
+  filename: string;
+  inMemoryOnly: boolean;
+  modes: { fileMode: number };
+  persistNewStateAsync(docs: unknown[]): Promise<void>;
+  persistCachedDatabaseAsync(): Promise<void>;
+}
+
+export interface NedbInternals {
+  indexes: Record<string, NedbIndex>;
+  ttlIndexes: Record<string, unknown>;
+  compareStrings?: (a: string, b: string) => number;
+  persistence: NedbPersistence;
+}
+
+export const internals = (db: Datastore<unknown>) => db as unknown as NedbInternals;
