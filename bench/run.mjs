@@ -9,11 +9,13 @@
 // prefixes, e.g. OPS=U3,G2), BENCH_REBUILD=1 (rebuild the cached data directory), PIN=0 (do not pin the server to
 // CPU 1 and the load generator to CPU 0), C1=0 (skip the 1-connection latency rows for group ops), CPU_PROF=1 (server
 // runs with --cpu-prof; profile in .bench/prof-<timestamp>/), KEEP_DATA=1 (keep the server's copy of the data),
-// SERVER_NODE_ARGS (extra node flags for the server, e.g. "--trace-gc"; output in .bench/server-<timestamp>.log).
+// BARE_DUR (seconds of bare express between ops; 2), SERVER_NODE_ARGS (extra node flags for the server, e.g.
+// "--trace-gc"; output in .bench/server-<timestamp>.log).
 //
-// Steps: preload (bench/preload.mjs, cached under .bench/data-N<N>/) → bare express → server on a fresh copy of the
-// data → each op: warm-up, then RUNS × DUR → bare express again → table on stdout, JSON lines in
-// .bench/results-<timestamp>.jsonl. Every child process is killed on exit, error or signal.
+// Steps: preload (bench/preload.mjs, cached under .bench/data-N<N>/) → bare express (kept running) → server on a fresh
+// copy of the data → for each op: bare express for BARE_DUR (2 s), then the op (warm-up, then RUNS × DUR) → bare
+// express once more → table on stdout, JSON lines in .bench/results-<timestamp>.jsonl. Each op's ratios are to the
+// bare express figures measured just before and just after it. Every child process is killed on exit, error or signal.
 import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -41,6 +43,8 @@ const CONNS = num('CONNS', 10);
 const DUR = num('DUR', QUICK ? 2 : 5);
 const RUNS = Math.max(1, Math.floor(num('RUNS', 1)));
 const WARM = num('WARM', 1);
+// Bare express's measurement between two ops (its ratio base is the mean of the one before and the one after).
+const BARE_DUR = num('BARE_DUR', Math.min(DUR, 2));
 const PIN = process.env.PIN !== '0' && availableParallelism() >= 2 && spawnSync('taskset', ['-V']).status === 0;
 const C1 = process.env.C1 !== '0';
 const CPU_PROF = process.env.CPU_PROF === '1';
@@ -214,11 +218,11 @@ async function cannon(base, spec, duration, conns) {
 }
 
 /** Warm-up, then RUNS × DUR; req/s is the median run, latency percentiles over every measured request. */
-async function measure(base, spec, conns = CONNS, pid = undefined) {
+async function measure(base, spec, conns = CONNS, pid = undefined, dur = DUR) {
   if (WARM > 0) await cannon(base, spec, WARM, conns);
   const runs = [];
   const cpu0 = pid === undefined ? undefined : cpuMsOf(pid);
-  for (let i = 0; i < RUNS; i++) runs.push(await cannon(base, spec, DUR, conns));
+  for (let i = 0; i < RUNS; i++) runs.push(await cannon(base, spec, dur, conns));
   const cpu1 = pid === undefined ? undefined : cpuMsOf(pid);
   const sortedRps = runs.map((r) => r.rps).sort((a, b) => a - b);
   const all = Float64Array.from(runs.flatMap((r) => r.latencies)).sort();
@@ -239,17 +243,23 @@ async function measure(base, spec, conns = CONNS, pid = undefined) {
   };
 }
 
-async function bareExpress(label) {
+/**
+ * Bare express, started once and kept running (idle between measurements) so that it can be measured right before
+ * and after every op: each op's ratio is taken against the mean of those two, not against the start and the end of
+ * a run that lasts minutes, during which this shared machine's speed drifts by ±30% or more.
+ */
+async function startBareExpress() {
   const port = await freePort();
   const child = startChild('bare-express', [path.join(HERE, 'bare-express.mjs')], { PORT: String(port) });
-  try {
-    await waitHealthy(`http://127.0.0.1:${port}/healthz`, child, 30_000);
-    const m = await measure(`http://127.0.0.1:${port}`, { path: '/' }, CONNS, child.pid);
-    log(`bare express (${label}): ${Math.round(m.rps)} req/s, ${fmt(m.cpuUsPerReq)} µs CPU/request, p50 ${m.p50?.toFixed(2)} ms, p99 ${m.p99?.toFixed(2)} ms`);
-    return m;
-  } finally {
-    await stopChild(child);
-  }
+  await waitHealthy(`http://127.0.0.1:${port}/healthz`, child, 30_000);
+  return {
+    async measure(label, dur = DUR) {
+      const m = await measure(`http://127.0.0.1:${port}`, { path: '/' }, CONNS, child.pid, dur);
+      log(`bare express (${label}): ${Math.round(m.rps)} req/s, ${fmt(m.cpuUsPerReq)} µs CPU/request, p50 ${m.p50?.toFixed(2)} ms, p99 ${m.p99?.toFixed(2)} ms`);
+      return m;
+    },
+    stop: () => stopChild(child),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -509,7 +519,8 @@ async function main() {
   const out = createWriteStream(RESULTS);
   const write = (row) => out.write(`${JSON.stringify({ ts: stamp, n: N, ...row })}\n`);
 
-  const bareBefore = await bareExpress('before');
+  const bareExpress = await startBareExpress();
+  const bareBefore = await bareExpress.measure('before');
 
   mkdirSync(RUN_DIR, { recursive: true });
   const dataDir = path.join(RUN_DIR, 'data');
@@ -532,8 +543,16 @@ async function main() {
     const { ops } = workload(manifest, base);
     const selected = OPS ? ops.filter((op) => OPS.some((s) => op.id.toUpperCase() === s || op.id.toUpperCase().startsWith(`${s}-`) || op.id.toUpperCase().startsWith(`${s}@`))) : ops;
 
+    const bareBetween = [];
+    const bareNow = async (label) => {
+      const m = await bareExpress.measure(label, BARE_DUR);
+      bareBetween.push(m);
+      return m;
+    };
+    let bareLast;
     for (const op of selected) {
       const spec = op.spec();
+      bareLast ??= await bareNow(`before ${op.id}`);
       const drained = await drain(base);
       if (drained > 1) log(`waited ${drained.toFixed(1)} s for the server to finish queued requests`);
       const first = await sample(base, spec);
@@ -561,16 +580,23 @@ async function main() {
         const bad = Object.entries(m.statuses).filter(([s]) => s < 200 || s >= 300).map(([s, c]) => `${c}×${s}`).join(' ');
         row.note = `${row.note ? `${row.note}; ` : ''}${bad}`;
       }
+      const bareNext = await bareNow(`after ${op.id}`);
+      row.bareRps = (bareLast.rps + bareNext.rps) / 2;
+      if (bareLast.cpuUsPerReq !== undefined && bareNext.cpuUsPerReq !== undefined) row.bareCpuUs = (bareLast.cpuUsPerReq + bareNext.cpuUsPerReq) / 2;
+      bareLast = bareNext;
       log(`${op.id.padEnd(14)} ${fmt(m.rps).padStart(6)} req/s  ${fmt(m.cpuUsPerReq).padStart(6)} µs CPU/req  p50 ${fmt(m.p50, 2)} ms  p99 ${fmt(m.p99, 2)} ms  non-2xx ${m.non2xx}  ELD p99 ${fmt(eld?.eldP99, 1)} ms`);
       results.push(row);
     }
     const rssEnd = rssOf(server.pid);
-    bareAfter = await bareExpress('after');
-    const bare = (bareBefore.rps + bareAfter.rps) / 2;
-    const bareCpu = bareBefore.cpuUsPerReq !== undefined && bareAfter.cpuUsPerReq !== undefined ? (bareBefore.cpuUsPerReq + bareAfter.cpuUsPerReq) / 2 : undefined;
+    bareAfter = bareLast ?? (await bareExpress.measure('after'));
+    await bareExpress.stop();
+    const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
+    const bare = mean(bareBetween.map((b) => b.rps)) ?? bareBefore.rps;
+    const bareCpu = mean(bareBetween.map((b) => b.cpuUsPerReq).filter((c) => c !== undefined)) ?? bareBefore.cpuUsPerReq;
+    const bareRange = bareBetween.length ? `${fmt(Math.min(...bareBetween.map((b) => b.rps)))}–${fmt(Math.max(...bareBetween.map((b) => b.rps)))}` : '–';
     for (const row of results) {
-      if (row.rps !== undefined) row.ratio = row.rps / bare;
-      if (row.cpuUs && bareCpu) row.cpuRatio = bareCpu / row.cpuUs;
+      if (row.rps !== undefined && row.bareRps) row.ratio = row.rps / row.bareRps;
+      if (row.cpuUs && row.bareCpuUs) row.cpuRatio = row.bareCpuUs / row.cpuUs;
     }
 
     const meta = {
@@ -588,7 +614,7 @@ async function main() {
       serverStartSec: +startSec.toFixed(2),
       rssStart,
       rssEnd,
-      bare: { before: bareBefore.rps, after: bareAfter.rps, mean: bare, cpuUsPerReq: bareCpu, p50: bareBefore.p50, p99: bareBefore.p99 },
+      bare: { before: bareBefore.rps, after: bareAfter.rps, between: bareBetween.map((b) => Math.round(b.rps)), mean: bare, cpuUsPerReq: bareCpu, p50: bareBefore.p50, p99: bareBefore.p99 },
     };
     write(meta);
     for (const row of results) write({ kind: 'op', ...row });
@@ -598,7 +624,7 @@ async function main() {
     const p = manifest.preload;
     console.log(`\nSCIM server benchmark — N=${N} users, ${manifest.counts.groups} groups, ${manifest.counts.memberships} memberships; ${CONNS} connections, ${RUNS}×${DUR} s after ${WARM} s warm-up; node ${process.version}${PIN ? '; server pinned to CPU 1, autocannon to CPU 0' : ''}`);
     console.log(`preload: ${p.usersPerSec} users/s, ${p.membershipsPerSec} memberships/s, ${p.totalSec} s total${pre.reused ? ' (cached directory reused)' : ''}; server start (load ${N} users) ${startSec.toFixed(1)} s`);
-    console.log(`bare express 4: ${Math.round(bareBefore.rps)} req/s before, ${Math.round(bareAfter.rps)} after (ratio base ${Math.round(bare)}), ${fmt(bareCpu)} µs CPU/request; p50 ${fmt(bareBefore.p50, 2)} ms, p99 ${fmt(bareBefore.p99, 2)} ms`);
+    console.log(`bare express 4: ${Math.round(bareBefore.rps)} req/s at the start; ${bareRange} req/s between ops (mean ${fmt(bare)}, ${fmt(bareCpu)} µs CPU/request); each op's ratios are to the bare express measurements just before and just after it`);
     console.log(`server RSS: ${mb(rssStart)} MB after start (${((rssStart ?? 0) / N / 1024).toFixed(2)} KB/user incl. groups), ${mb(rssEnd)} MB after the run\n`);
     console.log(table(results));
     console.log(`\nresults: ${path.relative(ROOT, RESULTS)}`);
