@@ -12,6 +12,7 @@ import { DuplicateKeyError, StoreUnavailableError } from '../store/port';
 import { DomainError } from '../domain/errors';
 import type { Logger } from '../logger';
 import { requestLogOf } from './middleware';
+import { sendScim } from '../scim/request';
 
 /** Seconds an IdP should wait before retrying when the store is unavailable. */
 const RETRY_AFTER_SECONDS = '5';
@@ -88,9 +89,9 @@ export function scimErrorRenderer(logger: Logger): ErrorRequestHandler {
     if (scimError.status >= 500) log.error({ error: loggableError(error), status: scimError.status }, 'request failed');
     // scimmy-routers may already have answered before passing the error on (RELIABILITY.md 0.4).
     if (res.headersSent) return;
-    res.status(scimError.status).set(scimError.headers);
+    res.set(scimError.headers);
     if (scimError.status === 401) res.set('WWW-Authenticate', 'Bearer realm="scim"');
-    res.type('application/scim+json').send(JSON.stringify(scimError));
+    sendScim(res, scimError.status, scimError);
   };
 }
 

@@ -109,7 +109,19 @@ export function ifNoneMatchHits(req: Request, etag: string): boolean {
   return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === bare);
 }
 
-/** Sends a SCIM body as `application/scim+json` (express's `res.json` would label it `application/json`). */
+const SCIM_JSON = 'application/scim+json; charset=utf-8';
+
+/**
+ * Sends a SCIM body as `application/scim+json` (express's `res.json` would label it `application/json`).
+ *
+ * Written straight to node's response rather than through express's `res.send`, which would hash every body for a
+ * weak ETag of its own (a page of 100 users is ~80 KB) and look the media type up again. Resources carry their real
+ * ETag (`meta.version`), set by the caller; a HEAD request still gets headers only (node drops the body).
+ */
 export function sendScim(res: Response, status: number, body: unknown): void {
-  res.status(status).type('application/scim+json').send(JSON.stringify(body));
+  const json = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', SCIM_JSON);
+  res.setHeader('Content-Length', Buffer.byteLength(json));
+  res.end(json);
 }
