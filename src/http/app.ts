@@ -54,6 +54,9 @@ function discoveryRouter(publicUrl?: string) {
 export function createApp({ config, store, logger }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Node's querystring instead of qs: SCIM parameters are flat strings, and qs's nesting (`a[b]=c` → an object) is
+  // only more input to refuse. Repeated parameters still arrive as arrays, which the SCIM edge refuses.
+  app.set('query parser', 'simple');
   app.set('trust proxy', 'loopback');
   app.use(requestLogger(logger));
 

@@ -1,4 +1,5 @@
-import { makeTestApp, patchBody, userBody, SCIM_CONTENT_TYPE, type TestApp } from '../helpers/app';
+import request from 'supertest';
+import { makeTestApp, patchBody, userBody, SCIM_CONTENT_TYPE, SCIM_TOKEN, type TestApp } from '../helpers/app';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 const LIFECYCLE = 'urn:ietf:params:scim:schemas:extension:lifecycle:2.0:User';
@@ -52,6 +53,29 @@ describe('SCIM /Users', () => {
     const missing = await t.scim.get('/Users/does-not-exist');
     expect(missing.status).toBe(404);
     expect(missing.body).toMatchObject({ status: '404', detail: expect.stringContaining('does-not-exist') });
+  });
+
+  test('responses carry their exact byte length and charset; HEAD answers the same headers without a body', async () => {
+    const { body: created } = await t.scim.post('/Users', userBody('zoë@example.com', { name: { givenName: 'Zoë' } }));
+    const get = await t.scim.get(`/Users/${created.id}`).expect(200);
+    expect(get.headers['content-type']).toBe('application/scim+json; charset=utf-8');
+    expect(Number(get.headers['content-length'])).toBe(Buffer.byteLength(JSON.stringify(get.body)));
+    const head = await request(t.app).head(`/scim/v2/Users/${created.id}`).set('Authorization', `Bearer ${SCIM_TOKEN}`).expect(200);
+    expect(head.headers['content-length']).toBe(get.headers['content-length']);
+    expect(head.headers.etag).toBe(get.headers.etag);
+    expect(head.text ?? '').toBe('');
+    const list = await t.scim.get('/Users?filter=userName%20eq%20%22zo%C3%AB@example.com%22').expect(200);
+    expect(list.body.totalResults).toBe(1);
+    expect(Number(list.headers['content-length'])).toBe(Buffer.byteLength(JSON.stringify(list.body)));
+  });
+
+  test('query parameters are flat: bracketed names are not nested into objects, a repeated one is 400', async () => {
+    await t.scim.post('/Users', userBody('ada@example.com'));
+    const bracketed = await t.scim.get('/Users?filter[userName]=x&attributes[0]=userName').expect(200);
+    expect(bracketed.body.totalResults).toBe(1);
+    const repeated = await t.scim.get('/Users?filter=userName%20eq%20%22a%22&filter=userName%20eq%20%22b%22');
+    expect(repeated.status).toBe(400);
+    expect(repeated.body).toMatchObject({ status: '400', scimType: 'invalidValue' });
   });
 
   test('If-None-Match with the current ETag answers 304; a stale one gets the resource', async () => {
