@@ -14,6 +14,7 @@ import type { Collection, FindOptions, Query, Store, Update } from '../port';
 import { DuplicateKeyError } from '../port';
 import { DatastoreReader, type ReadOptions } from './read';
 import { patchIndexTrees } from './index-buckets';
+import { installBulkIndexBuild } from './bulk-index';
 import { keepDataFileOpen, type DataFile } from './append';
 import type { AccessRequestDoc, AuditEventDoc, GroupDoc, MembershipDoc, OrganizationDoc, SeatDoc, TokenDoc, UserDoc, WorkspaceDoc } from '../documents';
 
@@ -214,6 +215,7 @@ export interface EmbeddedStoreOptions {
 /** Opens (and creates when missing) the embedded store. */
 export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Promise<Store> {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  installBulkIndexBuild();
   const collections = new Map<string, EmbeddedCollection<{ _id: string }>>();
   const compaction = options.compaction ?? COMPACTION;
 

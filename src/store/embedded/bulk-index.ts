@@ -1,0 +1,153 @@
+/**
+ * Building an index over many documents at once, as NeDB does when it loads a data file and when an index is declared
+ * on a loaded collection: the keys are sorted once and a balanced tree is linked over them, instead of inserting the
+ * documents one by one (a tree walk with NeDB's generic comparator and a rebalancing each). Loading 100k users, their
+ * memberships and audit events spent half its ~40 s of start-up in those insertions; at 1M users start-up took six
+ * minutes (PERFORMANCE.md §5, README "Benchmark").
+ *
+ * The result is the library's: the same keys in the same order (NeDB's type order — undefined, null, numbers,
+ * strings, booleans, dates, arrays, objects), under each key the same documents in the same order (a stable sort keeps
+ * the order the library would have inserted them in), a valid AVL tree. What this does not reproduce — a unique index
+ * with a duplicate key (the library's error and rollback), array keys in a unique index — goes to the library. Tested against the unpatched library in test/store/embedded-bulk-index.test.ts.
+ */
+import { model, type Doc, type NedbIndex, type TreeNode } from './nedb';
+
+/** Below this many documents the library's insertions cost little. */
+const BULK_FROM = 256;
+
+interface IndexClass {
+  prototype: { insertMultipleDocs(this: NedbIndex, docs: Doc[]): void };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Index = require('@seald-io/nedb/lib/indexes.js') as IndexClass;
+const libraryInsertMany = Index.prototype.insertMultipleDocs;
+
+type Compare = (a: unknown, b: unknown) => number;
+
+/** NeDB's projection for de-duplicating the elements of an array key (lib/indexes.js). */
+const projectForUnique = (v: unknown): unknown => {
+  if (v === null) return '$null';
+  if (typeof v === 'string') return `$string${v}`;
+  if (typeof v === 'boolean') return `$boolean${v}`;
+  if (typeof v === 'number') return `$number${v}`;
+  if (v instanceof Date) return `$date${v.getTime()}`;
+  return v;
+};
+
+/** The library's `uniq(array, projectForUnique)`: one element per projection, the last one seen, at the first's place. */
+const uniqueElements = (values: unknown[]): unknown[] => [...new Map(values.map((v) => [projectForUnique(v), v])).values()];
+
+/**
+ * How to order the values `values` of one field: `<` when they are all strings or all numbers (possibly with some
+ * undefined, which NeDB puts first) — exactly what NeDB's comparator does for them, without its type tests —
+ * otherwise NeDB's comparator itself.
+ */
+function comparatorFor(values: Iterable<unknown>): Compare {
+  let kind: 'string' | 'number' | undefined;
+  for (const v of values) {
+    if (v === undefined) continue;
+    const t = typeof v;
+    if ((t !== 'string' && t !== 'number') || (kind !== undefined && kind !== t)) return model.compareThings;
+    kind = t;
+  }
+  return (a, b) => {
+    if (a === b) return 0;
+    if (a === undefined) return -1;
+    if (b === undefined) return 1;
+    return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
+  };
+}
+
+/** NeDB's order of keys: one comparator per field of a compound key (the library compares them in `_fields` order). */
+function keyComparator(keys: unknown[], fields: string[]): Compare {
+  if (fields.length === 1) return comparatorFor(keys);
+  const perField = fields.map((f) => ({ f, compare: comparatorFor(keys.map((k) => (k as Record<string, unknown>)[f])) }));
+  return (a, b) => {
+    for (const { f, compare } of perField) {
+      const c = compare((a as Record<string, unknown>)[f], (b as Record<string, unknown>)[f]);
+      if (c !== 0) return c;
+    }
+    return 0;
+  };
+}
+
+/** A node of the library's tree class, linked to its parent. */
+function nodeLike(template: TreeNode, key: unknown, data: Doc[], parent: TreeNode | null): TreeNode {
+  const Node = template.constructor as new (options: object) => TreeNode;
+  const node = new Node({
+    unique: (template as unknown as { unique: boolean }).unique,
+    compareKeys: template.compareKeys,
+    checkValueEquality: template.checkValueEquality,
+    parent,
+    key,
+  });
+  node.data = data;
+  return node;
+}
+
+/** A balanced tree over `keys[lo..hi]` (sorted), each node with its documents; heights as the library counts them. */
+function link(template: TreeNode, keys: unknown[], data: Doc[][], lo: number, hi: number, parent: TreeNode | null): TreeNode | null {
+  if (lo > hi) return null;
+  const mid = (lo + hi) >>> 1;
+  const node = nodeLike(template, keys[mid], data[mid], parent);
+  node.left = link(template, keys, data, lo, mid - 1, node);
+  node.right = link(template, keys, data, mid + 1, hi, node);
+  (node as unknown as { height: number }).height =
+    1 + Math.max(node.left ? (node.left as unknown as { height: number }).height : 0, node.right ? (node.right as unknown as { height: number }).height : 0);
+  return node;
+}
+
+/**
+ * Fills the empty index `index` with `docs` as the library would; `false` (nothing changed) when the library must do
+ * it instead.
+ */
+export function buildIndex(index: NedbIndex & { unique: boolean }, docs: Doc[]): boolean {
+  const entries: Array<{ key: unknown; doc: Doc }> = [];
+  for (const doc of docs) {
+    const key = model.getDotValues(doc, index._fields);
+    // The library's test, word for word (an empty array counts as absent too).
+    const absent = key === undefined || (typeof key === 'object' && key !== null && Object.values(key).every((v) => v === undefined));
+    if (absent && index.sparse) continue;
+    if (Array.isArray(key)) {
+      if (index.unique) return false;
+      for (const element of uniqueElements(key)) entries.push({ key: element, doc });
+    } else entries.push({ key, doc });
+  }
+  const compare = keyComparator(
+    entries.map((e) => e.key),
+    index._fields,
+  );
+  entries.sort((a, b) => compare(a.key, b.key));
+  const keys: unknown[] = [];
+  const data: Doc[][] = [];
+  for (const { key, doc } of entries) {
+    if (keys.length > 0 && compare(keys[keys.length - 1], key) === 0) {
+      if (index.unique) return false; // the library throws its uniqueViolated error and rolls back
+      data[data.length - 1].push(doc);
+    } else {
+      keys.push(key);
+      data.push([doc]);
+    }
+  }
+  const wrapper = index.tree as unknown as { tree: TreeNode };
+  const root = link(wrapper.tree, keys, data, 0, keys.length - 1, null);
+  if (root) wrapper.tree = root;
+  return true;
+}
+
+const isEmpty = (index: NedbIndex) => !Object.prototype.hasOwnProperty.call(index.tree.tree, 'key');
+
+/** Makes every NeDB index fill an empty tree with many documents through {@link buildIndex}. Idempotent. */
+export function installBulkIndexBuild(): void {
+  if ((Index.prototype.insertMultipleDocs as { bulk?: boolean }).bulk) return;
+  const bulk = function (this: NedbIndex & { unique: boolean }, docs: Doc[]): void {
+    if (docs.length >= BULK_FROM && isEmpty(this) && buildIndex(this, docs)) return;
+    libraryInsertMany.call(this, docs);
+  };
+  (bulk as { bulk?: boolean }).bulk = true;
+  Index.prototype.insertMultipleDocs = bulk;
+}
+
+/** The library's own insertion, for the equivalence tests. */
+export const libraryInsertMultipleDocs = (index: NedbIndex, docs: Doc[]): void => libraryInsertMany.call(index, docs);
