@@ -100,4 +100,34 @@ describe('embedded store compaction', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('start-up leaves a data file as it is; one holding more superseded lines than documents is compacted soon after', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'scim-store-'));
+    const file = path.join(dir, 'users.db');
+    const never = { checkEveryMs: 3_600_000, minAppends: 1e9 };
+    const lines = () => readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
+    try {
+      const first = await openEmbeddedStore({ dataDir: dir, compaction: never });
+      for (let i = 0; i < 30; i++) await first.users.insertOne(makeUser(`u${i}`, { userNameKey: `user${i}` }));
+      for (let i = 0; i < 70; i++) await first.users.updateOne({ _id: 'u1' }, { $inc: { version: 1 } });
+      await first.close();
+      const written = readFileSync(file, 'utf8');
+
+      const second = await openEmbeddedStore({ dataDir: dir, compaction: never });
+      expect(readFileSync(file, 'utf8')).toBe(written); // NeDB alone would have rewritten it to 30 lines here
+      expect((await second.users.findOne({ _id: 'u1' }))?.version).toBe(71);
+      await second.close();
+
+      const third = await openEmbeddedStore({ dataDir: dir, compaction: { checkEveryMs: 20, minAppends: 50 } });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(lines()).toBeLessThan(40); // 30 documents and the index declarations
+      expect((await third.users.findOne({ _id: 'u1' }))?.version).toBe(71);
+      await third.close();
+      const fourth = await openEmbeddedStore({ dataDir: dir, compaction: never });
+      expect(await fourth.users.count({})).toBe(30);
+      await fourth.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -15,7 +15,7 @@ import { DuplicateKeyError } from '../port';
 import { DatastoreReader, type ReadOptions } from './read';
 import { patchIndexTrees } from './index-buckets';
 import { installBulkIndexBuild } from './bulk-index';
-import { keepDataFileOpen, type DataFile } from './append';
+import { keepDataFileOpen, loadDataFile, type DataFile } from './append';
 import type { AccessRequestDoc, AuditEventDoc, GroupDoc, MembershipDoc, OrganizationDoc, SeatDoc, TokenDoc, UserDoc, WorkspaceDoc } from '../documents';
 
 /**
@@ -223,7 +223,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
     const db = new Datastore<T>(
       options.dataDir ? { filename: path.join(options.dataDir, `${name}.db`) } : { inMemoryOnly: true },
     );
-    await db.loadDatabaseAsync();
+    const linesInFile = await loadDataFile(db as Datastore<unknown>);
     const declared = new Set(['_id']);
     for (const spec of INDEXES[name] ?? []) {
       let fields = Object.keys(spec.fields).filter((f) => f !== '_id');
@@ -245,7 +245,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
       if (!declared.has(indexName)) await db.removeIndexAsync(indexName);
     }
     patchIndexTrees(db as Datastore<unknown>);
-    const collection = new EmbeddedCollection<T>(name, db, keepDataFileOpen(db as Datastore<unknown>));
+    const collection = new EmbeddedCollection<T>(name, db, keepDataFileOpen(db as Datastore<unknown>, linesInFile));
     collections.set(name, collection as unknown as EmbeddedCollection<{ _id: string }>);
     return collection;
   }
@@ -266,8 +266,8 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
     },
     /**
      * Waits for every queued operation to finish; does not compact. Every write is already appended to its file when
-     * it resolves, and NeDB compacts each file whenever it loads it (the next start) and while running once it has
-     * grown enough (COMPACTION). Compacting here rewrote ~190 MB at 100k users and took longer than the
+     * it resolves, and a file is compacted once it has grown enough (COMPACTION), counting at start-up the lines it
+     * already holds beyond its live documents (append.ts). Compacting here rewrote ~190 MB at 100k users and took longer than the
      * server's shutdown grace (main.ts), which then exited non-zero in the middle of it (safe — NeDB writes a temporary
      * file and renames it — but slow and reported as a failure).
      */

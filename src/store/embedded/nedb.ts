@@ -46,6 +46,8 @@ export interface NedbPersistence {
   filename: string;
   inMemoryOnly: boolean;
   modes: { fileMode: number };
+  /** NeDB's hook for each line read at load (identity unless configured). */
+  beforeDeserialization(line: string): string;
   persistNewStateAsync(docs: unknown[]): Promise<void>;
   persistCachedDatabaseAsync(): Promise<void>;
 }
