@@ -17,6 +17,7 @@ export interface NedbModel {
   /** An index's key for a document: the value, or an object of the values for a compound index. */
   getDotValues(doc: unknown, fields: string[]): unknown;
   serialize(doc: unknown): string;
+  deserialize(line: string): unknown;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
