@@ -50,6 +50,13 @@ const C1 = process.env.C1 !== '0';
 const CPU_PROF = process.env.CPU_PROF === '1';
 const OPS = process.env.OPS ? process.env.OPS.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean) : undefined;
 const BIG_HEAP = N > 300_000 ? ['--max-old-space-size=16384'] : [];
+// The server runs with the node flags of `npm start`, so that the benchmark measures what is deployed.
+const START_NODE_ARGS = (() => {
+  const start = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.start;
+  const flags = /\bnode((?: --[^\s]+)*) dist\/src\/main\.js/.exec(start);
+  if (!flags) throw new Error(`cannot find "node [flags] dist/src/main.js" in the start script: ${start}`);
+  return flags[1].split(' ').filter(Boolean);
+})();
 // Extra node flags for the server only (NODE_OPTIONS refuses some, e.g. --trace-gc; its output lands in the server log).
 const SERVER_NODE_ARGS = (process.env.SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
@@ -511,7 +518,7 @@ async function main() {
   if (!existsSync(path.join(ROOT, 'dist', 'src', 'main.js'))) throw new Error('dist/src/main.js missing: run `npm run build` (npm run bench does)');
   mkdirSync(BENCH_DIR, { recursive: true });
   if (PIN) spawnSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
-  log(`N=${N} CONNS=${CONNS} DUR=${DUR}s RUNS=${RUNS} WARM=${WARM}s${PIN ? ' (server on CPU 1, load generator on CPU 0)' : ''}${QUICK ? ' [BENCH_QUICK]' : ''}`);
+  log(`N=${N} CONNS=${CONNS} DUR=${DUR}s RUNS=${RUNS} WARM=${WARM}s; server: node ${[...BIG_HEAP, ...START_NODE_ARGS, ...SERVER_NODE_ARGS].join(' ')}${PIN ? ' (server on CPU 1, load generator on CPU 0)' : ''}${QUICK ? ' [BENCH_QUICK]' : ''}`);
 
   const pre = preload();
   const manifest = JSON.parse(readFileSync(pre.manifest, 'utf8'));
@@ -530,7 +537,7 @@ async function main() {
 
   const port = await freePort();
   const profDir = path.join(BENCH_DIR, `prof-${stamp}`);
-  const nodeArgs = [...BIG_HEAP, ...SERVER_NODE_ARGS, '-r', path.join(HERE, 'probe.cjs'), ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), path.join(ROOT, 'dist', 'src', 'main.js')];
+  const nodeArgs = [...BIG_HEAP, ...START_NODE_ARGS, ...SERVER_NODE_ARGS, '-r', path.join(HERE, 'probe.cjs'), ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), path.join(ROOT, 'dist', 'src', 'main.js')];
   // RATE_LIMIT_PER_SECOND=0: the bench measures throughput, far above the per-organization SCIM rate limit.
   const serverEnv = { ...manifest.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production', RATE_LIMIT_PER_SECOND: '0' };
   const server = startChild('server', nodeArgs, serverEnv, { ipc: true, logFile: path.join(RUN_DIR, 'server.log') });
