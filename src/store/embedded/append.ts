@@ -23,8 +23,8 @@ export interface DataFile {
 /**
  * Loads the datastore from its file without the rewrite NeDB makes of every file it loads (at 1M users, ~1.7 GB of
  * serialising and writing on each start), and tells how many lines the file holds. A file is compacted instead when
- * it has grown enough, by the same rule as while running (index.ts, COMPACTION): the lines it holds beyond its live
- * documents count as appended ones.
+ * it has grown enough, by the same rule as while running (index.ts, COMPACTION), applied at once: the lines it holds
+ * beyond its live documents count as appended ones.
  */
 export async function loadDataFile(db: Datastore<unknown>): Promise<number> {
   const { persistence } = internals(db);

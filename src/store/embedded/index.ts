@@ -220,6 +220,10 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
   installFastDeserialize();
   const collections = new Map<string, EmbeddedCollection<{ _id: string }>>();
   const compaction = options.compaction ?? COMPACTION;
+  const needsCompaction = (file: DataFile) => {
+    const { appended, live } = file.growth();
+    return appended >= Math.max(live, compaction.minAppends);
+  };
 
   async function open<T extends { _id: string }>(name: string): Promise<EmbeddedCollection<T>> {
     const db = new Datastore<T>(
@@ -248,6 +252,9 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
     }
     patchIndexTrees(db as Datastore<unknown>);
     const collection = new EmbeddedCollection<T>(name, db, keepDataFileOpen(db as Datastore<unknown>, linesInFile));
+    // A file that has doubled is rewritten now, before the server listens, rather than by the first check while it
+    // serves (a rewrite blocks the event loop: seconds at 1M users).
+    if (needsCompaction(collection.file)) await db.compactDatafileAsync();
     collections.set(name, collection as unknown as EmbeddedCollection<{ _id: string }>);
     return collection;
   }
@@ -268,8 +275,8 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
     },
     /**
      * Waits for every queued operation to finish; does not compact. Every write is already appended to its file when
-     * it resolves, and a file is compacted once it has grown enough (COMPACTION), counting at start-up the lines it
-     * already holds beyond its live documents (append.ts). Compacting here rewrote ~190 MB at 100k users and took longer than the
+     * it resolves, and a file is compacted once it has grown enough (COMPACTION): at start-up, counting the lines it
+     * already holds beyond its live documents (append.ts), and while running. Compacting here rewrote ~190 MB at 100k users and took longer than the
      * server's shutdown grace (main.ts), which then exited non-zero in the middle of it (safe — NeDB writes a temporary
      * file and renames it — but slow and reported as a failure).
      */
@@ -284,9 +291,8 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
   const compactionTimer = options.dataDir
     ? setInterval(() => {
         for (const { db, file } of collections.values()) {
-          const { appended, live } = file.growth();
           // A failed rewrite leaves the old file whole (NeDB writes a new file, then renames it): the next check retries.
-          if (appended >= Math.max(live, compaction.minAppends)) void db.compactDatafileAsync().catch(() => undefined);
+          if (needsCompaction(file)) void db.compactDatafileAsync().catch(() => undefined);
         }
       }, compaction.checkEveryMs)
     : undefined;
