@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   // One process per embedded store: a second server or a CLI command on the same DATA_DIR is refused.
   const releaseLock = config.mongodbUri ? () => undefined : acquireDataDirLock(config.dataDir, 'scim-lifecycle server');
-  const store = await openStore(config);
+  const store = await openStore(config, (collection, documents, ms) => logger.info({ collection, documents, ms }, 'collection loaded'));
   const org = await bootstrap(store, config);
   if (org) logger.info({ orgId: org._id, org: org.name }, 'bootstrap organization ready');
   // Finish whatever a crash left half-done (seats, sessions, audit) before taking requests.

@@ -35,6 +35,18 @@ describe('embedded store on disk', () => {
     }
   });
 
+  test('each collection reports when it is loaded, with its document count', async () => {
+    const first = await openEmbeddedStore({ dataDir: dir });
+    await first.users.insertMany([makeUser('u1', { userNameKey: 'a' }), makeUser('u2', { userNameKey: 'b' })]);
+    await first.close();
+    const loaded: Array<[string, number, number]> = [];
+    const second = await openEmbeddedStore({ dataDir: dir, onLoaded: (name, documents, ms) => loaded.push([name, documents, ms]) });
+    await second.close();
+    expect(loaded.find(([name]) => name === 'users')?.[1]).toBe(2);
+    expect(loaded.find(([name]) => name === 'groups')?.[1]).toBe(0);
+    expect(loaded.every(([, , ms]) => ms >= 0)).toBe(true);
+  });
+
   test('writes made before, during and after a compaction (the data file is replaced) are all on disk', async () => {
     type Compactable = { db: { compactDatafileAsync(): Promise<void> } };
     const first = await openEmbeddedStore({ dataDir: dir });

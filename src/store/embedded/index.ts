@@ -211,6 +211,8 @@ export interface EmbeddedStoreOptions {
   dataDir?: string;
   /** When data files are rewritten (tests make it happen sooner). */
   compaction?: { checkEveryMs: number; minAppends: number };
+  /** Called as each collection is ready, with its document count and how long loading it took. */
+  onLoaded?: (collection: string, documents: number, ms: number) => void;
 }
 
 /** Opens (and creates when missing) the embedded store. */
@@ -226,6 +228,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
   };
 
   async function open<T extends { _id: string }>(name: string): Promise<EmbeddedCollection<T>> {
+    const started = performance.now();
     const db = new Datastore<T>(
       options.dataDir ? { filename: path.join(options.dataDir, `${name}.db`) } : { inMemoryOnly: true },
     );
@@ -255,6 +258,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
     // A file that has doubled is rewritten now, before the server listens, rather than by the first check while it
     // serves (a rewrite blocks the event loop: seconds at 1M users).
     if (needsCompaction(collection.file)) await db.compactDatafileAsync();
+    options.onLoaded?.(name, db.getAllData().length, Math.round(performance.now() - started));
     collections.set(name, collection as unknown as EmbeddedCollection<{ _id: string }>);
     return collection;
   }
