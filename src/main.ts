@@ -11,6 +11,7 @@ import { protectPrototypes } from './scim/guards';
 import { reconcileOrganization } from './services/lifecycle';
 import { startPolicyScheduler } from './services/scheduler';
 import { acquireDataDirLock } from './store/embedded/lock';
+import { dataFileBytes, heapWarning } from './store/embedded/capacity';
 
 /** How long in-flight requests get to finish after a stop signal. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -21,6 +22,10 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   // One process per embedded store: a second server or a CLI command on the same DATA_DIR is refused.
   const releaseLock = config.mongodbUri ? () => undefined : acquireDataDirLock(config.dataDir, 'scim-lifecycle server');
+  if (!config.mongodbUri) {
+    const warning = heapWarning(dataFileBytes(config.dataDir));
+    if (warning) logger.warn(warning);
+  }
   const store = await openStore(config, (collection, documents, ms) => logger.info({ collection, documents, ms }, 'collection loaded'));
   const org = await bootstrap(store, config);
   if (org) logger.info({ orgId: org._id, org: org.name }, 'bootstrap organization ready');
