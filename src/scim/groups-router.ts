@@ -30,7 +30,7 @@ export function coerceGroup(body: unknown): { attrs: GroupAttributes; members: M
   }
   let coerced: Record<string, unknown>;
   try {
-    coerced = coerceInbound(groupSchema() as unknown as { definition: unknown }, membersInGroup(body) as Record<string, unknown>);
+    coerced = coerceInbound(groupSchema(), membersInGroup(body) as Record<string, unknown>);
   } catch (error) {
     if (error instanceof TypeError) throw badRequest('invalidValue', error.message);
     throw error;

@@ -98,8 +98,8 @@ interface SchemaDefinitionLike {
  * `schemas` must name the resource's schema and every required extension — are made here, with scimmy's words. Unlike
  * the instance, the result keeps write-only attributes (`password`) and read-only extensions: callers drop both.
  */
-export function coerceInbound(schema: { definition: unknown }, body: Record<string, unknown>): Record<string, unknown> {
-  const definition = schema.definition as SchemaDefinitionLike;
+export function coerceInbound(schema: object, body: Record<string, unknown>): Record<string, unknown> {
+  const definition = (schema as { definition: SchemaDefinitionLike }).definition;
   const { schemas = [] } = body as { schemas?: unknown };
   if (Array.isArray(schemas) && schemas.length > 0) {
     if (!schemas.includes(definition.id)) {

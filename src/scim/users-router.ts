@@ -41,7 +41,7 @@ export function coerceUser(body: unknown): UserAttributes {
   }
   let coerced: Record<string, unknown>;
   try {
-    coerced = coerceInbound(userSchema() as unknown as { definition: unknown }, booleanStringsInUser(nullsAsUnassigned(body)) as Record<string, unknown>);
+    coerced = coerceInbound(userSchema(), booleanStringsInUser(nullsAsUnassigned(body)) as Record<string, unknown>);
   } catch (error) {
     if (error instanceof TypeError) throw badRequest('invalidValue', error.message);
     throw error;

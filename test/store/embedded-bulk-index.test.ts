@@ -12,7 +12,6 @@ import { openEmbeddedStore } from '../../src/store/embedded';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const Index = require('@seald-io/nedb/lib/indexes.js') as new (options: { fieldName: string; unique?: boolean; sparse?: boolean }) => NedbIndex & {
-  unique: boolean;
   tree: { checkIsAVLT(): void; executeOnEveryNode(fn: (node: { key: unknown; data: Array<{ _id: string }> }) => void): void };
 };
 

@@ -76,7 +76,7 @@ function keyComparator(keys: unknown[], fields: string[]): Compare {
 function nodeLike(template: TreeNode, key: unknown, data: Doc[], parent: TreeNode | null): TreeNode {
   const Node = template.constructor as new (options: object) => TreeNode;
   const node = new Node({
-    unique: (template as unknown as { unique: boolean }).unique,
+    unique: template.unique,
     compareKeys: template.compareKeys,
     checkValueEquality: template.checkValueEquality,
     parent,
@@ -93,8 +93,7 @@ function link(template: TreeNode, keys: unknown[], data: Doc[][], lo: number, hi
   const node = nodeLike(template, keys[mid], data[mid], parent);
   node.left = link(template, keys, data, lo, mid - 1, node);
   node.right = link(template, keys, data, mid + 1, hi, node);
-  (node as unknown as { height: number }).height =
-    1 + Math.max(node.left ? (node.left as unknown as { height: number }).height : 0, node.right ? (node.right as unknown as { height: number }).height : 0);
+  node.height = 1 + Math.max(node.left?.height ?? 0, node.right?.height ?? 0);
   return node;
 }
 
@@ -102,7 +101,7 @@ function link(template: TreeNode, keys: unknown[], data: Doc[][], lo: number, hi
  * Fills the empty index `index` with `docs` as the library would; `false` (nothing changed) when the library must do
  * it instead.
  */
-export function buildIndex(index: NedbIndex & { unique: boolean }, docs: Doc[]): boolean {
+export function buildIndex(index: NedbIndex, docs: Doc[]): boolean {
   const entries: Array<{ key: unknown; doc: Doc }> = [];
   for (const doc of docs) {
     const key = model.getDotValues(doc, index._fields);
@@ -130,9 +129,8 @@ export function buildIndex(index: NedbIndex & { unique: boolean }, docs: Doc[]):
       data.push([doc]);
     }
   }
-  const wrapper = index.tree as unknown as { tree: TreeNode };
-  const root = link(wrapper.tree, keys, data, 0, keys.length - 1, null);
-  if (root) wrapper.tree = root;
+  const root = link(index.tree.tree, keys, data, 0, keys.length - 1, null);
+  if (root) index.tree.tree = root;
   return true;
 }
 
@@ -141,7 +139,7 @@ const isEmpty = (index: NedbIndex) => !Object.prototype.hasOwnProperty.call(inde
 /** Makes every NeDB index fill an empty tree with many documents through {@link buildIndex}. Idempotent. */
 export function installBulkIndexBuild(): void {
   if ((Index.prototype.insertMultipleDocs as { bulk?: boolean }).bulk) return;
-  const bulk = function (this: NedbIndex & { unique: boolean }, docs: Doc[]): void {
+  const bulk = function (this: NedbIndex, docs: Doc[]): void {
     if (docs.length >= BULK_FROM && isEmpty(this) && buildIndex(this, docs)) return;
     libraryInsertMany.call(this, docs);
   };

@@ -17,6 +17,7 @@ import { patchIndexTrees } from './index-buckets';
 import { installBulkIndexBuild } from './bulk-index';
 import { installFastDeserialize } from './deserialize';
 import { keepDataFileOpen, loadDataFile, type DataFile } from './append';
+import { internals } from './nedb';
 import type { AccessRequestDoc, AuditEventDoc, GroupDoc, MembershipDoc, OrganizationDoc, SeatDoc, TokenDoc, UserDoc, WorkspaceDoc } from '../documents';
 
 /**
@@ -250,7 +251,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
       declared.add([...fields].sort().join(',')); // NeDB's name for the index
     }
     // NeDB recreates at load every index its file lists: drop those an earlier version declared.
-    for (const indexName of Object.keys((db as unknown as { indexes: object }).indexes)) {
+    for (const indexName of Object.keys(internals(db as Datastore<unknown>).indexes)) {
       if (!declared.has(indexName)) await db.removeIndexAsync(indexName);
     }
     patchIndexTrees(db as Datastore<unknown>);
@@ -258,7 +259,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
     // A file that has doubled is rewritten now, before the server listens, rather than by the first check while it
     // serves (a rewrite blocks the event loop: seconds at 1M users).
     if (needsCompaction(collection.file)) await db.compactDatafileAsync();
-    options.onLoaded?.(name, db.getAllData().length, Math.round(performance.now() - started));
+    options.onLoaded?.(name, collection.file.growth().live, Math.round(performance.now() - started));
     collections.set(name, collection as unknown as EmbeddedCollection<{ _id: string }>);
     return collection;
   }
@@ -280,8 +281,8 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
     /**
      * Waits for every queued operation to finish; does not compact. Every write is already appended to its file when
      * it resolves, and a file is compacted once it has grown enough (COMPACTION): at start-up, counting the lines it
-     * already holds beyond its live documents (append.ts), and while running. Compacting here rewrote ~190 MB at 100k users and took longer than the
-     * server's shutdown grace (main.ts), which then exited non-zero in the middle of it (safe — NeDB writes a temporary
+     * already holds beyond its live documents (append.ts), and while running. Compacting here rewrote ~190 MB at 100k
+     * users and took longer than the server's shutdown grace (main.ts), which then exited non-zero in the middle of it (safe — NeDB writes a temporary
      * file and renames it — but slow and reported as a failure).
      */
     async close() {

@@ -29,6 +29,9 @@ export interface TreeNode {
   data: unknown[];
   left?: TreeNode | null;
   right?: TreeNode | null;
+  unique: boolean;
+  /** 1 for a leaf (the AVL tree's own count). */
+  height?: number;
   compareKeys(a: unknown, b: unknown): number;
   checkValueEquality(a: unknown, b: unknown): boolean;
 }
@@ -36,6 +39,7 @@ export interface TreeNode {
 export interface NedbIndex {
   /** The sorted field names (`a,b` for a compound index). */
   _fields: string[];
+  unique: boolean;
   sparse: boolean;
   tree: { tree: TreeNode; delete(key: unknown, value?: unknown): void };
   getMatching(value: unknown): Doc[];
