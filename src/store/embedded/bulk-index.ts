@@ -10,7 +10,7 @@
  * the order the library would have inserted them in), a valid AVL tree. What this does not reproduce — a unique index
  * with a duplicate key (the library's error and rollback), array keys in a unique index — goes to the library. Tested against the unpatched library in test/store/embedded-bulk-index.test.ts.
  */
-import { model, type Doc, type NedbIndex, type TreeNode } from './nedb';
+import { hasKey, model, type Doc, type NedbIndex, type TreeNode } from './nedb';
 
 /** Below this many documents the library's insertions cost little. */
 const BULK_FROM = 256;
@@ -134,7 +134,7 @@ export function buildIndex(index: NedbIndex, docs: Doc[]): boolean {
   return true;
 }
 
-const isEmpty = (index: NedbIndex) => !Object.prototype.hasOwnProperty.call(index.tree.tree, 'key');
+const isEmpty = (index: NedbIndex) => !hasKey(index.tree.tree);
 
 /** Makes every NeDB index fill an empty tree with many documents through {@link buildIndex}. Idempotent. */
 export function installBulkIndexBuild(): void {

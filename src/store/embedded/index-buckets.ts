@@ -14,7 +14,7 @@
  * - Comparing compound keys field by field (`compareCompoundKeysByField`).
  */
 import type Datastore from '@seald-io/nedb';
-import { internals, model, type NedbIndex, type TreeNode } from './nedb';
+import { hasKey, internals, model, type NedbIndex, type TreeNode } from './nedb';
 
 /** Keys with fewer documents are handled by the library (a short copy costs less than a map). */
 const MAP_FROM = 64;
@@ -125,7 +125,7 @@ function patchUnchangedKeyUpdates(index: NedbIndex, positionOf: (data: unknown[]
 
 function nodeOf(root: TreeNode, key: unknown): TreeNode | undefined {
   let node: TreeNode | null | undefined = root;
-  while (node && Object.prototype.hasOwnProperty.call(node, 'key')) {
+  while (node && hasKey(node)) {
     const c = node.compareKeys(key, node.key);
     if (c === 0) return node;
     node = c < 0 ? node.left : node.right;

@@ -36,6 +36,9 @@ export interface TreeNode {
   checkValueEquality(a: unknown, b: unknown): boolean;
 }
 
+/** Whether `node` holds a key: the root of an empty tree is a node without one. */
+export const hasKey = (node: TreeNode): boolean => Object.prototype.hasOwnProperty.call(node, 'key');
+
 export interface NedbIndex {
   /** The sorted field names (`a,b` for a compound index). */
   _fields: string[];

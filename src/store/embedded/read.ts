@@ -26,7 +26,7 @@
  */
 import type Datastore from '@seald-io/nedb';
 import type { Query, Sort } from '../port';
-import { internals, model, type Doc, type NedbIndex, type NedbInternals, type TreeNode } from './nedb';
+import { hasKey, internals, model, type Doc, type NedbIndex, type NedbInternals, type TreeNode } from './nedb';
 
 const isScalar = (v: unknown): v is string | number | boolean => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 const isInOfScalars = (v: unknown): v is { $in: Array<string | number | boolean> } =>
@@ -60,7 +60,7 @@ function allInIdOrder(db: NedbInternals): Doc[] {
   const out: Doc[] = [];
   const stack: TreeNode[] = [];
   let node: TreeNode | null | undefined = db.indexes._id.tree.tree;
-  if (!node || !Object.prototype.hasOwnProperty.call(node, 'key')) return out;
+  if (!node || !hasKey(node)) return out;
   while (node || stack.length > 0) {
     while (node) {
       stack.push(node);
