@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import { loadConfig } from './config';
 import { createLogger } from './logger';
 import { createApp } from './http/app';
+import { createHttpServer } from './http/server';
 import { openStore } from './store/open';
 import { bootstrap } from './services/organizations';
 import { protectPrototypes } from './scim/guards';
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
   const stopPolicies = startPolicyScheduler(store, logger, config.policyIntervalMs);
   const app = createApp({ config, store, logger });
   const server: Server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(config.port, config.host, () => resolve(listening));
+    const listening = createHttpServer(app).listen(config.port, config.host, () => resolve(listening));
     // A busy port or a forbidden address is a start-up error like a bad variable: one line, non-zero exit.
     listening.once('error', (error: NodeJS.ErrnoException) =>
       reject(new Error(error.code === 'EADDRINUSE' ? `PORT ${config.port} is already in use` : `cannot listen on ${config.host}:${config.port} (PORT/HOST): ${error.code ?? error.message}`)),
