@@ -1,6 +1,10 @@
 // Bare express 4 floor for the benchmark: one route answering {"hello":"world"}, measured in every run so that the
-// server's figures are reported as ratios to it (PERFORMANCE.md §3.1, §4). PORT from the environment.
+// server's figures are reported as ratios to it (PERFORMANCE.md §3.1, §4). PORT from the environment. BORN=1 serves it
+// the way the server does (src/http/server.ts: requests born with express's prototypes), a second baseline that shows
+// how much of a ratio that alone explains.
+import http from 'node:http';
 import express from 'express';
+import httpServer from '../dist/src/http/server.js';
 
 const app = express();
 app.disable('x-powered-by');
@@ -10,7 +14,7 @@ app.get('/', (_req, res) => {
 app.get('/healthz', (_req, res) => {
   res.json({ status: 'ok' });
 });
-const server = app.listen(Number(process.env.PORT ?? 8090), '127.0.0.1');
+const server = (process.env.BORN === '1' ? httpServer.createHttpServer(app) : http.createServer(app)).listen(Number(process.env.PORT ?? 8090), '127.0.0.1');
 const stop = () => server.close(() => process.exit(0));
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

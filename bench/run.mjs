@@ -15,7 +15,9 @@
 // Steps: preload (bench/preload.mjs, cached under .bench/data-N<N>/) → bare express (kept running) → server on a fresh
 // copy of the data → for each op: bare express for BARE_DUR (2 s), then the op (warm-up, then RUNS × DUR) → bare
 // express once more → table on stdout, JSON lines in .bench/results-<timestamp>.jsonl. Each op's ratios are to the
-// bare express figures measured just before and just after it. Every child process is killed on exit, error or signal.
+// bare express figures measured just before and just after it. A second bare express, served the way the server is
+// (requests born with express's prototypes, src/http/server.ts), is measured at the same moments: its column shows how
+// much of a ratio that serving alone explains. Every child process is killed on exit, error or signal.
 import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -255,14 +257,15 @@ async function measure(base, spec, conns = CONNS, pid = undefined, dur = DUR) {
  * and after every op: each op's ratio is taken against the mean of those two, not against the start and the end of
  * a run that lasts minutes, during which this shared machine's speed drifts by ±30% or more.
  */
-async function startBareExpress() {
+async function startBareExpress(born = false) {
   const port = await freePort();
-  const child = startChild('bare-express', [path.join(HERE, 'bare-express.mjs')], { PORT: String(port) });
+  const name = born ? 'bare express, born prototypes' : 'bare express';
+  const child = startChild(born ? 'bare-express-born' : 'bare-express', [path.join(HERE, 'bare-express.mjs')], { PORT: String(port), BORN: born ? '1' : '0' });
   await waitHealthy(`http://127.0.0.1:${port}/healthz`, child, 30_000);
   return {
     async measure(label, dur = DUR) {
       const m = await measure(`http://127.0.0.1:${port}`, { path: '/' }, CONNS, child.pid, dur);
-      log(`bare express (${label}): ${Math.round(m.rps)} req/s, ${fmt(m.cpuUsPerReq)} µs CPU/request, p50 ${m.p50?.toFixed(2)} ms, p99 ${m.p99?.toFixed(2)} ms`);
+      log(`${name} (${label}): ${Math.round(m.rps)} req/s, ${fmt(m.cpuUsPerReq)} µs CPU/request, p50 ${m.p50?.toFixed(2)} ms, p99 ${m.p99?.toFixed(2)} ms`);
       return m;
     },
     stop: () => stopChild(child),
@@ -492,16 +495,19 @@ function preload() {
 const fmt = (v, d = 0) => (v === undefined || v === null || Number.isNaN(v) ? '–' : Number(v).toFixed(d));
 const mb = (bytes) => (bytes === undefined ? '–' : (bytes / 1048576).toFixed(0));
 
+const ratio = (v) => (v === undefined ? '–' : v < 0.01 ? v.toFixed(4) : v.toFixed(3));
+
 function table(rows) {
-  const head = ['op', 'request', 'conns', 'req/s', '× bare', 'CPU µs/req', '× bare CPU', 'p50 ms', 'p99 ms', 'non-2xx', 'ELD p99 ms', 'RSS MB', 'note'];
+  const head = ['op', 'request', 'conns', 'req/s', '× bare', 'CPU µs/req', '× bare CPU', '× born CPU', 'p50 ms', 'p99 ms', 'non-2xx', 'ELD p99 ms', 'RSS MB', 'note'];
   const body = rows.map((r) => [
     r.op,
     r.label,
     String(r.conns ?? ''),
     fmt(r.rps),
-    r.ratio === undefined ? '–' : r.ratio < 0.01 ? r.ratio.toFixed(4) : r.ratio.toFixed(3),
+    ratio(r.ratio),
     fmt(r.cpuUs),
-    r.cpuRatio === undefined ? '–' : r.cpuRatio < 0.01 ? r.cpuRatio.toFixed(4) : r.cpuRatio.toFixed(3),
+    ratio(r.cpuRatio),
+    ratio(r.bornCpuRatio),
     fmt(r.p50, 2),
     fmt(r.p99, 2),
     r.non2xx === undefined ? '–' : String(r.non2xx + (r.errors ?? 0) + (r.timeouts ?? 0)),
@@ -510,8 +516,8 @@ function table(rows) {
     r.note ?? '',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells) => `| ${cells.map((c, i) => (i >= 2 && i <= 11 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
-  return [line(head), `|${widths.map((w, i) => (i >= 2 && i <= 11 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`, ...body.map(line)].join('\n');
+  const line = (cells) => `| ${cells.map((c, i) => (i >= 2 && i <= 12 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
+  return [line(head), `|${widths.map((w, i) => (i >= 2 && i <= 12 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`, ...body.map(line)].join('\n');
 }
 
 async function main() {
@@ -528,6 +534,7 @@ async function main() {
 
   const bareExpress = await startBareExpress();
   const bareBefore = await bareExpress.measure('before');
+  const bornExpress = await startBareExpress(true);
 
   mkdirSync(RUN_DIR, { recursive: true });
   const dataDir = path.join(RUN_DIR, 'data');
@@ -551,9 +558,12 @@ async function main() {
     const selected = OPS ? ops.filter((op) => OPS.some((s) => op.id.toUpperCase() === s || op.id.toUpperCase().startsWith(`${s}-`) || op.id.toUpperCase().startsWith(`${s}@`))) : ops;
 
     const bareBetween = [];
+    const bornBetween = [];
     const bareNow = async (label) => {
       const m = await bareExpress.measure(label, BARE_DUR);
       bareBetween.push(m);
+      m.born = await bornExpress.measure(label, BARE_DUR);
+      bornBetween.push(m.born);
       return m;
     };
     let bareLast;
@@ -590,6 +600,7 @@ async function main() {
       const bareNext = await bareNow(`after ${op.id}`);
       row.bareRps = (bareLast.rps + bareNext.rps) / 2;
       if (bareLast.cpuUsPerReq !== undefined && bareNext.cpuUsPerReq !== undefined) row.bareCpuUs = (bareLast.cpuUsPerReq + bareNext.cpuUsPerReq) / 2;
+      if (bareLast.born.cpuUsPerReq !== undefined && bareNext.born.cpuUsPerReq !== undefined) row.bornCpuUs = (bareLast.born.cpuUsPerReq + bareNext.born.cpuUsPerReq) / 2;
       bareLast = bareNext;
       log(`${op.id.padEnd(14)} ${fmt(m.rps).padStart(6)} req/s  ${fmt(m.cpuUsPerReq).padStart(6)} µs CPU/req  p50 ${fmt(m.p50, 2)} ms  p99 ${fmt(m.p99, 2)} ms  non-2xx ${m.non2xx}  ELD p99 ${fmt(eld?.eldP99, 1)} ms`);
       results.push(row);
@@ -597,6 +608,7 @@ async function main() {
     const rssEnd = rssOf(server.pid);
     bareAfter = bareLast ?? (await bareExpress.measure('after'));
     await bareExpress.stop();
+    await bornExpress.stop();
     const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
     const bare = mean(bareBetween.map((b) => b.rps)) ?? bareBefore.rps;
     const bareCpu = mean(bareBetween.map((b) => b.cpuUsPerReq).filter((c) => c !== undefined)) ?? bareBefore.cpuUsPerReq;
@@ -604,7 +616,9 @@ async function main() {
     for (const row of results) {
       if (row.rps !== undefined && row.bareRps) row.ratio = row.rps / row.bareRps;
       if (row.cpuUs && row.bareCpuUs) row.cpuRatio = row.bareCpuUs / row.cpuUs;
+      if (row.cpuUs && row.bornCpuUs) row.bornCpuRatio = row.bornCpuUs / row.cpuUs;
     }
+    const bornCpu = mean(bornBetween.map((b) => b.cpuUsPerReq).filter((c) => c !== undefined));
 
     const meta = {
       kind: 'meta',
@@ -622,6 +636,7 @@ async function main() {
       rssStart,
       rssEnd,
       bare: { before: bareBefore.rps, after: bareAfter.rps, between: bareBetween.map((b) => Math.round(b.rps)), mean: bare, cpuUsPerReq: bareCpu, p50: bareBefore.p50, p99: bareBefore.p99 },
+      bareBorn: { between: bornBetween.map((b) => Math.round(b.rps)), cpuUsPerReq: bornCpu },
     };
     write(meta);
     for (const row of results) write({ kind: 'op', ...row });
@@ -632,6 +647,7 @@ async function main() {
     console.log(`\nSCIM server benchmark — N=${N} users, ${manifest.counts.groups} groups, ${manifest.counts.memberships} memberships; ${CONNS} connections, ${RUNS}×${DUR} s after ${WARM} s warm-up; node ${process.version}${PIN ? '; server pinned to CPU 1, autocannon to CPU 0' : ''}`);
     console.log(`preload: ${p.usersPerSec} users/s, ${p.membershipsPerSec} memberships/s, ${p.totalSec} s total${pre.reused ? ' (cached directory reused)' : ''}; server start (load ${N} users) ${startSec.toFixed(1)} s`);
     console.log(`bare express 4: ${Math.round(bareBefore.rps)} req/s at the start; ${bareRange} req/s between ops (mean ${fmt(bare)}, ${fmt(bareCpu)} µs CPU/request); each op's ratios are to the bare express measurements just before and just after it`);
+    console.log(`bare express served like the server (requests born with express's prototypes, src/http/server.ts): ${fmt(bornCpu)} µs CPU/request; "× born CPU" is each op's ratio to it, measured the same way`);
     console.log(`server RSS: ${mb(rssStart)} MB after start (${((rssStart ?? 0) / N / 1024).toFixed(2)} KB/user incl. groups), ${mb(rssEnd)} MB after the run\n`);
     console.log(table(results));
     console.log(`\nresults: ${path.relative(ROOT, RESULTS)}`);
