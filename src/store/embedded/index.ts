@@ -15,7 +15,7 @@ import { DuplicateKeyError } from '../port';
 import { DatastoreReader, type ReadOptions } from './read';
 import { patchIndexTrees } from './index-buckets';
 import { installBulkIndexBuild } from './bulk-index';
-import { installFastDeserialize } from './deserialize';
+import { installFastLines } from './lines';
 import { keepDataFileOpen, loadDataFile, type DataFile } from './append';
 import { internals } from './nedb';
 import type { AccessRequestDoc, AuditEventDoc, GroupDoc, MembershipDoc, OrganizationDoc, SeatDoc, TokenDoc, UserDoc, WorkspaceDoc } from '../documents';
@@ -220,7 +220,7 @@ export interface EmbeddedStoreOptions {
 export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Promise<Store> {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   installBulkIndexBuild();
-  installFastDeserialize();
+  installFastLines();
   const collections = new Map<string, EmbeddedCollection<{ _id: string }>>();
   const compaction = options.compaction ?? COMPACTION;
   const needsCompaction = (file: DataFile) => {
