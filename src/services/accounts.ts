@@ -4,6 +4,7 @@
  * SCIM path.
  */
 import type { Query, Store } from '../store/port';
+import { findPage } from '../store/page';
 import type { OrganizationDoc, UserDoc } from '../store/documents';
 import { DomainError } from '../domain/errors';
 import {
@@ -58,8 +59,8 @@ export function accountQuery(orgId: string, filter: AccountFilter): Query {
 
 export async function listAccounts(store: Store, orgId: string, filter: AccountFilter, skip: number, limit: number) {
   const query = accountQuery(orgId, filter);
-  const [total, accounts] = await Promise.all([store.users.count(query), store.users.find(query, { sort: { userNameKey: 1, _id: 1 }, skip, limit })]);
-  return { total, accounts };
+  const { total, docs } = await findPage(store.users, query, { userNameKey: 1, _id: 1 }, skip, limit);
+  return { total, accounts: docs };
 }
 
 function mustExist(account: UserDoc | null, id: string): UserDoc {

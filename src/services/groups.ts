@@ -6,6 +6,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Query, Sort, Store } from '../store/port';
 import { DuplicateKeyError } from '../store/port';
+import { findPage, type Page } from '../store/page';
 import type { GroupDoc, MembershipDoc } from '../store/documents';
 import { DomainError } from '../domain/errors';
 import type { RequestContext } from './context';
@@ -98,12 +99,8 @@ export function getGroup(store: Store, ctx: RequestContext, id: string): Promise
   return store.groups.findOne({ _id: id, ...groupScope(ctx) });
 }
 
-export async function listGroups(store: Store, query: Query, sort: Sort, skip: number, limit: number) {
-  const [total, docs] = await Promise.all([
-    store.groups.count(query),
-    limit > 0 ? store.groups.find(query, { sort, skip, limit }) : Promise.resolve([] as GroupDoc[]),
-  ]);
-  return { total, docs };
+export function listGroups(store: Store, query: Query, sort: Sort, skip: number, limit: number): Promise<Page<GroupDoc>> {
+  return findPage(store.groups, query, sort, skip, limit);
 }
 
 /** The members of a group, oldest first. */

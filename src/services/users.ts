@@ -6,6 +6,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Query, Sort, Store } from '../store/port';
 import { DuplicateKeyError } from '../store/port';
+import { findPage, type Page } from '../store/page';
 import type { OrganizationDoc, UserDoc } from '../store/documents';
 import { DomainError } from '../domain/errors';
 import { decideDeprovision, decideProvision, initialState } from '../domain/lifecycle';
@@ -213,12 +214,8 @@ export async function listUsers(
   sort: Sort,
   skip: number,
   limit: number,
-): Promise<{ total: number; docs: UserDoc[] }> {
-  const [total, docs] = await Promise.all([
-    store.users.count(query),
-    limit > 0 ? store.users.find(query, { sort, skip, limit }) : Promise.resolve([]),
-  ]);
-  return { total, docs };
+): Promise<Page<UserDoc>> {
+  return findPage(store.users, query, sort, skip, limit);
 }
 
 /** The groups each of `userIds` belongs to, for the read-only `groups` attribute. */

@@ -101,6 +101,10 @@ describe('account listing and actions', () => {
     expect(guests.body.accounts.map((a: { userName: string }) => a.userName)).toEqual(['guest@partner.test']);
     const page = await admin.get('/accounts?startIndex=2&count=2').expect(200);
     expect(page.body).toMatchObject({ totalResults: 5, startIndex: 2, itemsPerPage: 2 });
+    // The last, short page and a page past the end still carry the true total; count=0 asks for the total only.
+    expect((await admin.get('/accounts?startIndex=5&count=2').expect(200)).body).toMatchObject({ totalResults: 5, itemsPerPage: 1 });
+    expect((await admin.get('/accounts?startIndex=9&count=2').expect(200)).body).toMatchObject({ totalResults: 5, itemsPerPage: 0 });
+    expect((await admin.get('/accounts?count=0').expect(200)).body).toMatchObject({ totalResults: 5, itemsPerPage: 0, accounts: [] });
     expect((await admin.get('/accounts?status=bogus')).status).toBe(400);
   });
 
