@@ -165,7 +165,10 @@ export function usersRouter({ store, publicUrl, userPatchResponse = 'resource' }
           await organizationOf(store, ctx),
           req.params.id,
           async (current) => {
-            if (active !== undefined) return { scim: { ...current.scim, active }, enterprise: current.enterprise };
+            if (active !== undefined) {
+              // Nothing to change (an IdP repeating a deactivation): no write and no new version, as on the general path.
+              return current.scim.active === active ? undefined : { scim: { ...current.scim, active }, enterprise: current.enterprise };
+            }
             const UserSchema = userSchema();
             const { meta: _m, ...resource } = renderUser(current, base);
             // Entra quirks that depend on the stored user (quirks.ts): manager[value eq …] removal, filtered-path upserts.

@@ -259,6 +259,15 @@ describe('SCIM /Users', () => {
       expect(back.active).toBe(true);
       expect(back[LIFECYCLE]).toMatchObject({ accountStatus: 'active' });
     }
+    // Repeating a deactivation changes nothing, on either path: same version, same lastModified.
+    const d = (await t.scim.post('/Users', full('d@example.com')).expect(201)).body;
+    const off = await t.scim.patch(`/Users/${d.id}`, patchBody({ op: 'replace', path: 'active', value: false })).expect(200);
+    for (const repeat of [{ op: 'replace', value: { active: false } }, { op: 'Replace', path: 'active', value: 'False' }, { op: 'replace', path: 'title', value: 'Engineer' }]) {
+      const again = await t.scim.patch(`/Users/${d.id}`, patchBody(repeat)).expect(200);
+      expect(again.headers.etag).toBe(off.headers.etag);
+      expect(again.body.meta.lastModified).toBe(off.body.meta.lastModified);
+      expect(again.body.active).toBe(false);
+    }
     // A value that is not a boolean is still refused, as by the general path.
     const c = (await t.scim.post('/Users', full('c@example.com')).expect(201)).body;
     await t.scim.patch(`/Users/${c.id}`, patchBody({ op: 'replace', path: 'active', value: 'maybe' })).expect(400);
