@@ -1,7 +1,7 @@
 /** One page and its true total (src/store/page.ts): counted only when the page cannot tell it. */
 import { openEmbeddedStore } from '../../src/store/embedded';
 import { findPage } from '../../src/store/page';
-import type { Collection, Store } from '../../src/store/port';
+import type { Collection, Query, Store } from '../../src/store/port';
 import type { GroupDoc } from '../../src/store/documents';
 
 let store: Store;
@@ -15,7 +15,7 @@ beforeAll(async () => {
     await store.groups.insertOne({ _id: `g${i}`, orgId: i < 5 ? 'o1' : 'o2', displayName: `G${i}`, displayNameKey: `g${i}`, version: 1, created: now, lastModified: now } as unknown as GroupDoc);
   }
   const count = store.groups.count.bind(store.groups);
-  groups = Object.assign(Object.create(store.groups) as Collection<GroupDoc>, { count: (q: object) => (counted++, count(q)) });
+  groups = Object.assign(Object.create(store.groups) as Collection<GroupDoc>, { count: (q: Query) => (counted++, count(q)) });
 });
 afterAll(() => store.close());
 beforeEach(() => {
