@@ -3,7 +3,7 @@
  */
 import type { Server } from 'node:http';
 import { loadConfig } from './config';
-import { createLogger } from './logger';
+import { createLogger, type Logger } from './logger';
 import { createApp } from './http/app';
 import { createHttpServer } from './http/server';
 import { openStore } from './store/open';
@@ -16,6 +16,20 @@ import { dataFileBytes, heapWarning } from './store/embedded/capacity';
 
 /** How long in-flight requests get to finish after a stop signal. */
 const SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * Loading the embedded store leaves its garbage in the old generation (lines read, index trees built): ~1.5 GB at 1M
+ * users. V8 collects it at its first major collection, ~5 s of CPU at that size, which then lands on the first
+ * requests served (measured: GET by id at 9.4 ms of CPU a request instead of ~0.2). Collected here, before listening,
+ * when node runs with --expose-gc, as `npm start` does.
+ */
+function collectStartupGarbage(logger: Logger): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return;
+  const started = performance.now();
+  gc();
+  logger.info({ ms: Math.round(performance.now() - started), heapMB: Math.round(process.memoryUsage().heapUsed / 1048576) }, 'start-up garbage collected');
+}
 
 async function main(): Promise<void> {
   protectPrototypes();
@@ -34,6 +48,8 @@ async function main(): Promise<void> {
   for (const organization of await store.organizations.find({})) {
     await reconcileOrganization(store, { orgId: organization._id, actor: { kind: 'policy', id: 'startup' }, now: new Date() }, organization);
   }
+
+  collectStartupGarbage(logger);
 
   const stopPolicies = startPolicyScheduler(store, logger, config.policyIntervalMs);
   const app = createApp({ config, store, logger });

@@ -4,11 +4,19 @@
  * kill all of them in `afterAll`, even after a failure.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../..');
+
+/** The node flags of `npm start` (`node [flags] dist/src/main.js`): the server runs here as it is deployed. */
+export const START_FLAGS: string[] = (() => {
+  const start = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const flags = /\bnode((?: --\S+)*) dist\/src\/main\.js/.exec(start);
+  if (!flags) throw new Error(`cannot find "node [flags] dist/src/main.js" in the start script: ${start}`);
+  return flags[1].split(' ').filter(Boolean);
+})();
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -52,7 +60,7 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 
 /** Starts `main` without waiting for anything. */
 export function spawnServer(main: string, env: Record<string, string>): ServerProcess {
-  const child = spawn(process.execPath, [main], { cwd: os.tmpdir(), env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...START_FLAGS, main], { cwd: os.tmpdir(), env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
   let err = '';

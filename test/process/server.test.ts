@@ -75,6 +75,10 @@ test('data survives a restart: same ids, versions and members after SIGTERM and 
   expect(first.stdout()).toContain('shutting down');
 
   const second = await startServer(main, env);
+  // The data it loaded is collected before it serves (npm start's --expose-gc): the line comes before "listening".
+  const log = second.stdout();
+  expect(log.indexOf('start-up garbage collected')).toBeGreaterThan(log.indexOf('collection loaded'));
+  expect(log.indexOf('start-up garbage collected')).toBeLessThan(log.indexOf('listening'));
   const userAfter = await scim(second, 'GET', `/Users/${user.body.id}`);
   const groupAfter = await scim(second, 'GET', `/Groups/${group.body.id}`);
   expect(userAfter.status).toBe(200);
