@@ -5,6 +5,7 @@
  */
 import type { Request, Response } from 'express';
 import type { Query, Sort, Store } from '../store/port';
+import type { Page } from '../store/page';
 import type { RequestContext } from '../services/context';
 import { andQuery } from '../store/query';
 import { notFound, ScimError } from './errors';
@@ -26,7 +27,7 @@ export interface ResourceType<D extends StoredResource> {
   schemaUrns: readonly string[];
   /** The query that limits every read to what the caller may see. */
   scope(ctx: RequestContext): Query;
-  list(store: Store, query: Query, sort: Sort, skip: number, limit: number): Promise<{ total: number; docs: D[] }>;
+  list(store: Store, query: Query, sort: Sort, skip: number, limit: number): Promise<Page<D>>;
   /** The resource with this id in the caller's scope, or `null`. */
   get(store: Store, ctx: RequestContext, id: string): Promise<D | null>;
   render(store: Store, base: string, docs: D[], include?: AttributeSelection, exclude?: AttributeSelection): Promise<Record<string, unknown>[]>;
