@@ -4,7 +4,8 @@
  */
 import Datastore from '@seald-io/nedb';
 import { DatastoreReader } from '../../src/store/embedded/read';
-import { patchIndexTrees } from '../../src/store/embedded/index-buckets';
+import { compareKeyValues, patchIndexTrees } from '../../src/store/embedded/index-buckets';
+import { model } from '../../src/store/embedded/nedb';
 import type { Query, Sort } from '../../src/store/port';
 
 type Doc = { _id: string; [k: string]: unknown };
@@ -153,6 +154,12 @@ describe('embedded reads', () => {
 });
 
 describe('patched index trees', () => {
+  it('compare keys in the order of NeDB\'s comparator, for every pair of key types', () => {
+    const values: unknown[] = [undefined, null, -1, 0, 2.5, '', 'a', 'B', 'b', 'ab', 'é', '10', '9', false, true, new Date(0), new Date(5), [], ['a'], ['a', 1], {}, { a: 1 }];
+    const sign = (n: number) => Math.sign(n);
+    for (const a of values) for (const b of values) expect([a, b, sign(compareKeyValues(a, b))]).toEqual([a, b, sign(model.compareThings(a, b))]);
+  });
+
   it('updates and removals leave every index as the unpatched library does', async () => {
     const patched = await dataset();
     const plain = await dataset();

@@ -11,7 +11,8 @@
  *   among them (neither does MongoDB), and every list the server returns names its sort.
  * - Updating a document whose key did not change: in place, instead of a removal and an insertion
  *   (`patchUnchangedKeyUpdates`).
- * - Comparing compound keys field by field (`compareCompoundKeysByField`).
+ * - Comparing keys without NeDB's type tests when both are strings, and compound keys field by field
+ *   (`setKeyComparator`).
  */
 import type Datastore from '@seald-io/nedb';
 import { hasKey, internals, model, type NedbIndex, type TreeNode } from './nedb';
@@ -60,27 +61,41 @@ export function patchIndexTrees(db: Datastore<unknown>): void {
       p.seen = data.length;
     };
     patchUnchangedKeyUpdates(index, positionOf, positions);
-    compareCompoundKeysByField(index);
+    setKeyComparator(index);
   }
 }
 
 /**
- * A compound key (`{orgId, userNameKey}`) is an object, which NeDB's comparator orders by sorting both objects' keys
- * and comparing the values pairwise — two sorts at every step of every tree walk. Compound keys always hold exactly
- * the index's fields, already sorted (NeDB sorts them when the index is declared), so comparing those fields in that
- * order gives the same order without the sorts. Set on every node: new nodes copy their creator's comparator.
+ * NeDB's comparator for two index keys, with a shortcut for two strings — by far the commonest keys (ids, user names,
+ * organization ids) and the case `compareThings` reaches only after six type tests and a call: every step of every
+ * tree walk compares twice. Same order as `compareThings` for every pair (tested).
  */
-function compareCompoundKeysByField(index: NedbIndex): void {
+export function compareKeyValues(a: unknown, b: unknown): number {
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  return model.compareThings(a, b);
+}
+
+/**
+ * The comparator of an index's keys, set on every node of its tree (new nodes copy their creator's) and on the options
+ * NeDB builds a new tree with. A compound key (`{orgId, userNameKey}`) is an object, which NeDB's comparator orders by
+ * sorting both objects' keys and comparing the values pairwise — two sorts at every step. Compound keys always hold
+ * exactly the index's fields, already sorted (NeDB sorts them when the index is declared), so comparing those fields
+ * in that order gives the same order without the sorts.
+ */
+function setKeyComparator(index: NedbIndex): void {
   const fields = index._fields;
-  if (fields.length < 2) return;
-  const compare = (a: unknown, b: unknown): number => {
-    if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return model.compareThings(a, b);
-    for (const f of fields) {
-      const c = model.compareThings((a as Record<string, unknown>)[f], (b as Record<string, unknown>)[f]);
-      if (c !== 0) return c;
-    }
-    return 0;
-  };
+  const compare =
+    fields.length < 2
+      ? compareKeyValues
+      : (a: unknown, b: unknown): number => {
+          if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return model.compareThings(a, b);
+          for (const f of fields) {
+            const c = compareKeyValues((a as Record<string, unknown>)[f], (b as Record<string, unknown>)[f]);
+            if (c !== 0) return c;
+          }
+          return 0;
+        };
+  index.treeOptions.compareKeys = compare;
   const stack: TreeNode[] = [index.tree.tree];
   while (stack.length > 0) {
     const node = stack.pop()!;

@@ -45,6 +45,8 @@ export interface NedbIndex {
   unique: boolean;
   sparse: boolean;
   tree: { tree: TreeNode; delete(key: unknown, value?: unknown): void };
+  /** The options NeDB gives a new tree of this index. */
+  treeOptions: { compareKeys(a: unknown, b: unknown): number };
   getMatching(value: unknown): Doc[];
   /** One document, or (with a single argument) a list of `{oldDoc, newDoc}` pairs. */
   update(oldDoc: unknown, newDoc?: unknown): void;
