@@ -4,8 +4,8 @@
  */
 import Datastore from '@seald-io/nedb';
 import { DatastoreReader } from '../../src/store/embedded/read';
-import { compareKeyValues, patchIndexTrees } from '../../src/store/embedded/index-buckets';
-import { model } from '../../src/store/embedded/nedb';
+import { patchIndexTrees } from '../../src/store/embedded/index-buckets';
+import { compareKeyValues, model } from '../../src/store/embedded/nedb';
 import type { Query, Sort } from '../../src/store/port';
 
 type Doc = { _id: string; [k: string]: unknown };

@@ -7,10 +7,12 @@
  *
  * The result is the library's: the same keys in the same order (NeDB's type order — undefined, null, numbers,
  * strings, booleans, dates, arrays, objects), under each key the same documents in the same order (a stable sort keeps
- * the order the library would have inserted them in), a valid AVL tree. What this does not reproduce — a unique index
- * with a duplicate key (the library's error and rollback), array keys in a unique index — goes to the library. Tested against the unpatched library in test/store/embedded-bulk-index.test.ts.
+ * the order the library would have inserted them in), a valid AVL tree. Keys are sorted in the order the trees keep
+ * (`keyOrder`). What this does not reproduce — a unique index with a duplicate key (the library's error and
+ * rollback), array keys in a unique index — goes to the library. Tested against the unpatched library in
+ * test/store/embedded-bulk-index.test.ts.
  */
-import { hasKey, model, type Doc, type NedbIndex, type TreeNode } from './nedb';
+import { hasKey, keyOrder, model, type Doc, type NedbIndex, type TreeNode } from './nedb';
 
 /** Below this many documents the library's insertions cost little. */
 const BULK_FROM = 256;
@@ -22,8 +24,6 @@ interface IndexClass {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const Index = require('@seald-io/nedb/lib/indexes.js') as IndexClass;
 const libraryInsertMany = Index.prototype.insertMultipleDocs;
-
-type Compare = (a: unknown, b: unknown) => number;
 
 /** NeDB's projection for de-duplicating the elements of an array key (lib/indexes.js). */
 const projectForUnique = (v: unknown): unknown => {
@@ -37,40 +37,6 @@ const projectForUnique = (v: unknown): unknown => {
 
 /** The library's `uniq(array, projectForUnique)`: one element per projection, the last one seen, at the first's place. */
 const uniqueElements = (values: unknown[]): unknown[] => [...new Map(values.map((v) => [projectForUnique(v), v])).values()];
-
-/**
- * How to order the values `values` of one field: `<` when they are all strings or all numbers (possibly with some
- * undefined, which NeDB puts first) — exactly what NeDB's comparator does for them, without its type tests —
- * otherwise NeDB's comparator itself.
- */
-function comparatorFor(values: Iterable<unknown>): Compare {
-  let kind: 'string' | 'number' | undefined;
-  for (const v of values) {
-    if (v === undefined) continue;
-    const t = typeof v;
-    if ((t !== 'string' && t !== 'number') || (kind !== undefined && kind !== t)) return model.compareThings;
-    kind = t;
-  }
-  return (a, b) => {
-    if (a === b) return 0;
-    if (a === undefined) return -1;
-    if (b === undefined) return 1;
-    return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
-  };
-}
-
-/** NeDB's order of keys: one comparator per field of a compound key (the library compares them in `_fields` order). */
-function keyComparator(keys: unknown[], fields: string[]): Compare {
-  if (fields.length === 1) return comparatorFor(keys);
-  const perField = fields.map((f) => ({ f, compare: comparatorFor(keys.map((k) => (k as Record<string, unknown>)[f])) }));
-  return (a, b) => {
-    for (const { f, compare } of perField) {
-      const c = compare((a as Record<string, unknown>)[f], (b as Record<string, unknown>)[f]);
-      if (c !== 0) return c;
-    }
-    return 0;
-  };
-}
 
 /** A node of the library's tree class, linked to its parent. */
 function nodeLike(template: TreeNode, key: unknown, data: Doc[], parent: TreeNode | null): TreeNode {
@@ -113,10 +79,7 @@ export function buildIndex(index: NedbIndex, docs: Doc[]): boolean {
       for (const element of uniqueElements(key)) entries.push({ key: element, doc });
     } else entries.push({ key, doc });
   }
-  const compare = keyComparator(
-    entries.map((e) => e.key),
-    index._fields,
-  );
+  const compare = keyOrder(index._fields);
   entries.sort((a, b) => compare(a.key, b.key));
   const keys: unknown[] = [];
   const data: Doc[][] = [];

@@ -15,7 +15,7 @@
  *   (`setKeyComparator`).
  */
 import type Datastore from '@seald-io/nedb';
-import { hasKey, internals, model, type NedbIndex, type TreeNode } from './nedb';
+import { hasKey, internals, keyOrder, model, type NedbIndex, type TreeNode } from './nedb';
 
 /** Keys with fewer documents are handled by the library (a short copy costs less than a map). */
 const MAP_FROM = 64;
@@ -66,35 +66,11 @@ export function patchIndexTrees(db: Datastore<unknown>): void {
 }
 
 /**
- * NeDB's comparator for two index keys, with a shortcut for two strings — by far the commonest keys (ids, user names,
- * organization ids) and the case `compareThings` reaches only after six type tests and a call: every step of every
- * tree walk compares twice. Same order as `compareThings` for every pair (tested).
- */
-export function compareKeyValues(a: unknown, b: unknown): number {
-  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
-  return model.compareThings(a, b);
-}
-
-/**
- * The comparator of an index's keys, set on every node of its tree (new nodes copy their creator's) and on the options
- * NeDB builds a new tree with. A compound key (`{orgId, userNameKey}`) is an object, which NeDB's comparator orders by
- * sorting both objects' keys and comparing the values pairwise — two sorts at every step. Compound keys always hold
- * exactly the index's fields, already sorted (NeDB sorts them when the index is declared), so comparing those fields
- * in that order gives the same order without the sorts.
+ * Sets NeDB's key order (`keyOrder`: no type tests for strings, compound keys field by field) on every node of the
+ * index's tree (new nodes copy their creator's comparator) and on the options NeDB builds a new tree with.
  */
 function setKeyComparator(index: NedbIndex): void {
-  const fields = index._fields;
-  const compare =
-    fields.length < 2
-      ? compareKeyValues
-      : (a: unknown, b: unknown): number => {
-          if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return model.compareThings(a, b);
-          for (const f of fields) {
-            const c = compareKeyValues((a as Record<string, unknown>)[f], (b as Record<string, unknown>)[f]);
-            if (c !== 0) return c;
-          }
-          return 0;
-        };
+  const compare = keyOrder(index._fields);
   index.treeOptions.compareKeys = compare;
   const stack: TreeNode[] = [index.tree.tree];
   while (stack.length > 0) {

@@ -1,5 +1,6 @@
 /**
- * The parts of NeDB's internals the embedded adapter relies on (read.ts, index-buckets.ts, append.ts), typed once.
+ * The parts of NeDB's internals the embedded adapter relies on (read.ts, index-buckets.ts, bulk-index.ts, append.ts,
+ * lines.ts), typed once, and the order of index keys that the adapter's trees keep.
  * They are not NeDB's public API, which is why `@seald-io/nedb` is pinned to an exact version; the equivalence tests in
  * test/store/embedded-read.test.ts compare every use with the library's own behaviour.
  */
@@ -22,6 +23,34 @@ export interface NedbModel {
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const model = require('@seald-io/nedb/lib/model.js') as NedbModel;
+
+/**
+ * NeDB's order of two index keys (`compareThings`), with a shortcut for two strings — by far the commonest keys (ids,
+ * user names, organization ids) and the case `compareThings` reaches only after six type tests and a call. Same order
+ * as `compareThings` for every pair (tested).
+ */
+export function compareKeyValues(a: unknown, b: unknown): number {
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  return model.compareThings(a, b);
+}
+
+/**
+ * NeDB's order of the keys of an index on `fields`. A compound key (`{orgId, userNameKey}`) is an object, which
+ * `compareThings` orders by sorting both objects' keys and comparing the values pairwise — two sorts at every step.
+ * Compound keys always hold exactly the index's fields, already sorted (NeDB sorts them when the index is declared),
+ * so comparing those fields in that order gives the same order without the sorts.
+ */
+export function keyOrder(fields: string[]): (a: unknown, b: unknown) => number {
+  if (fields.length < 2) return compareKeyValues;
+  return (a, b) => {
+    if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return model.compareThings(a, b);
+    for (const f of fields) {
+      const c = compareKeyValues((a as Record<string, unknown>)[f], (b as Record<string, unknown>)[f]);
+      if (c !== 0) return c;
+    }
+    return 0;
+  };
+}
 
 /** A node of an index's AVL tree: one key and the documents under it. New nodes copy their creator's functions. */
 export interface TreeNode {
