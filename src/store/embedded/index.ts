@@ -282,8 +282,8 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
      * Waits for every queued operation to finish; does not compact. Every write is already appended to its file when
      * it resolves, and a file is compacted once it has grown enough (COMPACTION): at start-up, counting the lines it
      * already holds beyond its live documents (append.ts), and while running. Compacting here rewrote ~190 MB at 100k
-     * users and took longer than the server's shutdown grace (main.ts), which then exited non-zero in the middle of it (safe — NeDB writes a temporary
-     * file and renames it — but slow and reported as a failure).
+     * users and took longer than the server's shutdown grace (main.ts), which then exited non-zero in the middle of it
+     * (safe — NeDB writes a temporary file and renames it — but slow and reported as a failure).
      */
     async close() {
       if (compactionTimer) clearInterval(compactionTimer);
