@@ -1,9 +1,10 @@
 /** One page of a query with its true total, shared by every list the server answers (SCIM lists, admin accounts). */
-import type { Collection, Query, Sort } from './port';
+import type { Collection, Query, ReadOnly, Sort } from './port';
 
 export interface Page<T> {
   total: number;
-  docs: T[];
+  /** Read for rendering only: they may be the store's own objects (`Collection.findReadOnly`). */
+  docs: ReadonlyArray<ReadOnly<T>>;
 }
 
 /**
@@ -14,7 +15,7 @@ export interface Page<T> {
  */
 export async function findPage<T extends { _id: string }>(collection: Collection<T>, query: Query, sort: Sort, skip: number, limit: number): Promise<Page<T>> {
   if (limit <= 0) return { total: await collection.count(query), docs: [] };
-  const docs = await collection.find(query, { sort, skip, limit });
+  const docs = await collection.findReadOnly(query, { sort, skip, limit });
   if (docs.length < limit && (docs.length > 0 || skip === 0)) return { total: skip + docs.length, docs };
   return { total: await collection.count(query), docs };
 }

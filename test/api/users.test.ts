@@ -139,6 +139,19 @@ describe('SCIM /Users', () => {
     expect(without.body.Resources[0].userName).toBe('ada@example.com');
   });
 
+  test('a list rendered from the stored users (attributes, excludedAttributes, .search) leaves them as they were', async () => {
+    const { body: created } = await t.scim.post('/Users', userBody('ada@example.com', { title: 'Engineer', [ENTERPRISE]: { department: 'R&D', costCenter: 'C1' } })).expect(201);
+    // supertest listens on a new port for each request: meta.location differs by its port only.
+    const withoutLocation = (user: { meta: object }) => ({ ...user, meta: { ...user.meta, location: undefined } });
+    const full = withoutLocation((await t.scim.get(`/Users/${created.id}`).expect(200)).body);
+    await t.scim.get('/Users').query({ attributes: 'name.givenName,emails.value' }).expect(200);
+    await t.scim.get('/Users').query({ excludedAttributes: `name.familyName,emails.type,${ENTERPRISE}:department` }).expect(200);
+    await t.scim.post('/Users/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], excludedAttributes: ['name.givenName', 'title'] }).expect(200);
+    const listed = (await t.scim.get('/Users').expect(200)).body.Resources[0];
+    expect(withoutLocation(listed)).toEqual(full);
+    expect(withoutLocation((await t.scim.get(`/Users/${created.id}`).expect(200)).body)).toEqual(full);
+  });
+
   test('PUT replaces the user (id unchanged, version bumped); PUT on an unknown id is 404 and creates nothing', async () => {
     const { body: created } = await t.scim.post('/Users', userBody('ada@example.com', { title: 'Engineer' }));
     const res = await t.scim.put(`/Users/${created.id}`, { ...created, name: { givenName: 'Ada', middleName: 'King', familyName: 'Lovelace' }, title: undefined }).expect(200);

@@ -15,7 +15,7 @@ import { ADMIN_TOKEN, SCIM_TOKEN, scimClient } from './app';
 type CollectionName = Exclude<keyof Store, 'kind' | 'ping' | 'close'>;
 type CollectionMethod = keyof Collection<{ _id: string }>;
 
-export const READS: CollectionMethod[] = ['findOne', 'find', 'count'];
+export const READS: CollectionMethod[] = ['findOne', 'find', 'findReadOnly', 'count'];
 export const WRITES: CollectionMethod[] = ['insertOne', 'insertMany', 'updateOne', 'updateMany', 'deleteOne', 'deleteMany'];
 export const ALL_METHODS: CollectionMethod[] = [...READS, ...WRITES];
 

@@ -136,6 +136,29 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(await store.users.find({ orgId: 'org3' })).toEqual([]);
       });
 
+      test('findReadOnly answers what find answers, in the same order', async () => {
+        const options = { sort: { userNameKey: -1 as const }, skip: 1, limit: 2 };
+        expect(await store.users.findReadOnly({ orgId: 'org1' }, options)).toEqual(await store.users.find({ orgId: 'org1' }, options));
+        expect(await store.users.findReadOnly({ orgId: 'org1', 'scim.title': 'Eng' })).toEqual(await store.users.find({ orgId: 'org1', 'scim.title': 'Eng' }));
+      });
+
+      test('a document read with findReadOnly is not changed by later writes, which later reads see', async () => {
+        const [before] = await store.users.findReadOnly({ _id: 'u1' });
+        const snapshot = structuredClone(before);
+        await store.users.updateOne(
+          { _id: 'u1' },
+          { $set: { 'scim.name.givenName': 'Alicia', 'scim.emails': [{ value: 'a@example.com' }] }, $unset: { 'scim.title': true }, $inc: { version: 1 } },
+        );
+        await store.users.updateMany({ orgId: 'org1' }, { $push: { emailKeys: 'x@example.com' } });
+        expect(before).toEqual(snapshot);
+        const [after] = await store.users.findReadOnly({ _id: 'u1' });
+        expect(after.scim.name).toEqual({ givenName: 'Alicia', familyName: 'Zed' });
+        expect(after.emailKeys).toEqual(['alice', 'x@example.com']);
+        await store.users.deleteOne({ _id: 'u1' });
+        expect(before).toEqual(snapshot);
+        expect(await store.users.findReadOnly({ _id: 'u1' })).toEqual([]);
+      });
+
       test('find with an inclusion projection returns only _id and the listed fields', async () => {
         const docs = await store.users.find({ _id: 'u2' }, { projection: { userNameKey: 1, 'scim.title': 1 } });
         expect(docs).toEqual([{ _id: 'u2', userNameKey: 'bob', scim: { title: 'Eng' } }]);

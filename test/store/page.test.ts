@@ -22,7 +22,7 @@ beforeEach(() => {
   counted = 0;
 });
 
-const ids = (docs: GroupDoc[]) => docs.map((d) => d._id);
+const ids = (docs: ReadonlyArray<{ _id: string }>) => docs.map((d) => d._id);
 
 test.each([
   ['a short first page', 0, 10, ['g0', 'g1', 'g2', 'g3', 'g4'], false],

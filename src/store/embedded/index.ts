@@ -10,7 +10,7 @@ import Datastore from '@seald-io/nedb';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { INDEXES } from '../indexes';
-import type { Collection, FindOptions, Query, Store, Update } from '../port';
+import type { Collection, FindOptions, Query, ReadOnly, Store, Update } from '../port';
 import { DuplicateKeyError } from '../port';
 import { DatastoreReader, type ReadOptions } from './read';
 import { patchIndexTrees } from './index-buckets';
@@ -109,10 +109,18 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
     return doc ?? null;
   }
 
-  async find(query: Query, options: FindOptions = {}): Promise<T[]> {
+  find(query: Query, options: FindOptions = {}): Promise<T[]> {
+    return this.read(query, options, true);
+  }
+
+  findReadOnly(query: Query, options: FindOptions = {}): Promise<ReadonlyArray<ReadOnly<T>>> {
+    return this.read(query, options, false) as Promise<unknown> as Promise<ReadonlyArray<ReadOnly<T>>>;
+  }
+
+  private async read(query: Query, options: FindOptions, copies: boolean): Promise<T[]> {
     const nedbQuery = toNedbQuery(query);
     // Answered at once from memory, with NeDB's result (read.ts).
-    const read = this.reader.find(nedbQuery, options as ReadOptions);
+    const read = this.reader.find(nedbQuery, options as ReadOptions, copies);
     if (read) return read as unknown as T[];
     let cursor = this.db.findAsync(nedbQuery);
     if (options.sort) cursor = cursor.sort(options.sort);

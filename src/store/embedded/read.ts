@@ -139,12 +139,13 @@ export class DatastoreReader {
 
   /**
    * `find` for a NeDB-dialect query; `undefined` when NeDB must run it (TTL indexes, projections other than a list of
-   * top-level fields). Results are copies.
+   * top-level fields). Results are copies, or with `copies` false the stored documents themselves (never to be
+   * changed: NeDB replaces a document on update, so a stored one is never written to). Projections are always new.
    */
-  find(query: Query, options: ReadOptions = {}): Doc[] | undefined {
+  find(query: Query, options: ReadOptions = {}, copies = true): Doc[] | undefined {
     if (options.projection && !isFieldList(options.projection)) return undefined;
     const page = this.findStored(query, options);
-    if (!page || !options.projection) return page?.map((doc) => model.deepCopy(doc));
+    if (!page || !options.projection) return copies ? page?.map((doc) => model.deepCopy(doc)) : page;
     // NeDB's inclusion projection: the fields listed (those the document has), and `_id` unless it is excluded.
     const fields = Object.keys(options.projection).filter((f) => f !== '_id');
     const withId = options.projection._id !== 0;
