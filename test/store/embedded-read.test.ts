@@ -3,7 +3,7 @@
  * (index-buckets.ts): both must give exactly what NeDB itself gives.
  */
 import Datastore from '@seald-io/nedb';
-import { DatastoreReader } from '../../src/store/embedded/read';
+import { CHECKPOINT_EVERY, DatastoreReader } from '../../src/store/embedded/read';
 import { patchIndexTrees } from '../../src/store/embedded/index-buckets';
 import { compareKeyValues, model } from '../../src/store/embedded/nedb';
 import type { Query, Sort } from '../../src/store/port';
@@ -97,7 +97,8 @@ describe('embedded reads', () => {
     const read = reader(db);
     for (const query of [{ orgId: 'o1' }, { orgId: 'o1', connectionId: 'c1' }, {}]) {
       const total = await db.countAsync(query);
-      for (const skip of [511, 512, 513, 1023, 1024, 1500, total - 1, total, total + 5]) {
+      const c = CHECKPOINT_EVERY;
+      for (const skip of [c - 1, c, c + 1, 2 * c - 1, 2 * c, 8 * c + 3, 1500, total - 1, total, total + 5]) {
         for (const sort of [{ _id: 1 as const }, { _id: -1 as const }, undefined]) {
           expect(read.find(query, { sort, skip, limit: 100 })).toEqual(await nedbFind(db, query, sort, skip, 100));
         }

@@ -15,7 +15,7 @@
  *   `skip`/`limit` stop early;
  * - a query of plain top-level equalities (the scope of a list, `{orgId, connectionId}`) is tested with `===`, falling
  *   back to NeDB's matcher for any document whose field holds an object or an array (NeDB's array semantics); its
- *   count and the positions of every 512th match are kept until the next write, so a deep page (`startIndex=50001`)
+ *   count and the positions of every 64th match are kept until the next write, so a deep page (`startIndex=50001`)
  *   starts next to its first document instead of walking to it;
  * - a query that covers a compound index with primitives except for one `$in` of primitives (`{orgId, value: {$in:
  *   ids}}`, the memberships of a page of users) starts from one index lookup per `$in` value — NeDB's planner cannot
@@ -45,8 +45,11 @@ const isKeyValue = (v: unknown) => isScalar(v) || v === null || v instanceof Dat
 
 const byId = (a: Doc, b: Doc) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0);
 
-/** Matches between two kept positions of a plain query's matches. */
-const CHECKPOINT_EVERY = 512;
+/**
+ * Matches between two kept positions of a plain query's matches; a deep page walks past half as many on average
+ * before its first document. Reading the page at 50001 of 100k users took ~39 µs with 512, ~15 µs with 64.
+ */
+export const CHECKPOINT_EVERY = 64;
 
 /** The documents under each of `keys` in an index, each once, in the order found. */
 function lookupEach(index: NedbIndex, keys: unknown[]): Doc[] {
@@ -100,7 +103,7 @@ function matcher(query: Query): (doc: Doc) => boolean {
 /** A query of top-level equalities to primitives (`{orgId, connectionId}`, the scope of a list). */
 const isPlain = (query: Query) => Object.entries(query).every(([k, v]) => isTopLevelField(k) && isScalar(v));
 
-/** The count of a plain query's matches among the documents in `_id` order, and where every 512th match is. */
+/** The count of a plain query's matches among the documents in `_id` order, and where every 64th match is. */
 interface MatchPositions {
   total: number;
   checkpoints: number[];
