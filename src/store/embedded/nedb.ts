@@ -24,6 +24,10 @@ export interface NedbModel {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const model = require('@seald-io/nedb/lib/model.js') as NedbModel;
 
+/** NeDB's splitter of a data file into lines (on `\n`, `\r\n` and the other line terminators it knows). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const byline = require('@seald-io/nedb/lib/byline.js') as (stream: NodeJS.ReadableStream) => NodeJS.ReadableStream;
+
 /**
  * NeDB's order of two index keys (`compareThings`), with a shortcut for two strings — by far the commonest keys (ids,
  * user names, organization ids) and the case `compareThings` reaches only after six type tests and a call. Same order
@@ -84,11 +88,12 @@ export interface NedbIndex {
 export interface NedbPersistence {
   filename: string;
   inMemoryOnly: boolean;
+  corruptAlertThreshold: number;
   modes: { fileMode: number };
-  /** NeDB's hook for each line read at load (identity unless configured). */
-  beforeDeserialization(line: string): string;
   persistNewStateAsync(docs: unknown[]): Promise<void>;
   persistCachedDatabaseAsync(): Promise<void>;
+  /** Reads a data file's lines into its live documents and declared indexes. */
+  treatRawStreamAsync(stream: NodeJS.ReadableStream): Promise<{ data: unknown[]; indexes: Record<string, unknown> }>;
 }
 
 export interface NedbInternals {
