@@ -120,6 +120,53 @@ describe('embedded reads', () => {
     expect(read.find({ _id: 'id-000000a' })).toHaveLength(1);
   });
 
+  it('keep deep pages and counts right through updates and appends reported one by one, and any other write', async () => {
+    const db = await dataset(3000);
+    const read = reader(db);
+    const scopes = [{ orgId: 'o1', connectionId: 'c1' }, { orgId: 'o1' }, { orgId: 'o2', connectionId: 'c2' }];
+    const agree = async (step: string) => {
+      for (const query of scopes) {
+        const total = await db.countAsync(query);
+        expect([step, read.count(query)]).toEqual([step, total]);
+        for (const skip of [0, 70, 640, 1500, 2350, total - 66, total - 3]) {
+          for (const sort of [{ _id: 1 as const }, { _id: -1 as const }]) {
+            expect([step, read.find(query, { sort, skip, limit: 7 })]).toEqual([step, await nedbFind(db, query, sort, skip, 7)]);
+          }
+        }
+      }
+    };
+    await agree('kept positions built');
+    const update = async (step: string, id: string, set: Record<string, unknown>) => {
+      await db.updateAsync({ _id: id }, { $set: set }, {});
+      read.written({ updated: id });
+      await agree(step);
+    };
+    await update('an update inside the scope', 'id-001000', { rank: 77 });
+    await update('an update that leaves a scope', 'id-001001', { connectionId: 'c9' });
+    await update('an update that enters a scope', 'id-002999', { orgId: 'o1', connectionId: 'c1' });
+    // Appended in `_id` order (after every id of the data set, `id-arr` included), in and out of the scopes, past
+    // more than one kept position.
+    for (let n = 0; n < 150; n++) {
+      const id = `id-z${String(n).padStart(5, '0')}`;
+      const scope = [{ orgId: 'o1', connectionId: 'c1' }, { orgId: 'o2', connectionId: 'c2' }, { orgId: 'o3' }][n % 3 === 0 ? 1 : n % 7 === 0 ? 2 : 0];
+      await db.insertAsync({ _id: id, ...scope, userNameKey: `appended${n}`, value: 'u1', rank: 1, emailKeys: [] });
+      read.written({ inserted: id });
+      if (n % 10 === 9) await agree(`appended ${id}`);
+    }
+    // Inserted before the end, then a removal and a multi-document update: reported without a change.
+    await db.insertAsync({ _id: 'id-000500a', orgId: 'o1', connectionId: 'c1', userNameKey: 'middle', value: 'u1', rank: 1, emailKeys: [] });
+    read.written({ inserted: 'id-000500a' });
+    await agree('inserted in the middle');
+    await db.removeAsync({ _id: 'id-000640' }, {});
+    read.written();
+    await agree('a removal');
+    await db.updateAsync({ rank: 3 }, { $set: { connectionId: 'c1' } }, { multi: true });
+    read.written();
+    await agree('an update of many');
+    read.written('nothing');
+    await agree('a conditional write that matched nothing');
+  });
+
   it('start from the smallest index a query offers, and find the same documents as NeDB', async () => {
     const db = await dataset(3000);
     await db.ensureIndexAsync({ fieldName: 'orgId' });

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { INDEXES } from '../indexes';
 import type { Collection, FindOptions, Query, ReadOnly, Store, Update } from '../port';
 import { DuplicateKeyError } from '../port';
-import { DatastoreReader, type ReadOptions } from './read';
+import { DatastoreReader, type Change, type ReadOptions } from './read';
 import { patchIndexTrees } from './index-buckets';
 import { installBulkIndexBuild } from './bulk-index';
 import { installFastLines } from './lines';
@@ -27,6 +27,12 @@ import type { AccessRequestDoc, AuditEventDoc, GroupDoc, MembershipDoc, Organiza
  * is paid by as many writes. Checked every `checkEveryMs`.
  */
 const COMPACTION = { checkEveryMs: 60_000, minAppends: 10_000 };
+/** What a single-document NeDB update changed, from its result. */
+const updatedOne = (result: { affectedDocuments: unknown }): Change => {
+  const doc = result.affectedDocuments as { _id: string } | null;
+  return doc ? { updated: doc._id } : 'nothing';
+};
+
 /** Documents removed per NeDB call in `deleteMany`. */
 const DELETE_CHUNK = 1000;
 /** Lookups before `updateOne`/`deleteOne` leave the choice of document to NeDB (only concurrent writes cause more than one). */
@@ -138,7 +144,7 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
   }
 
   async insertOne(doc: T): Promise<void> {
-    await this.guard(() => this.db.insertAsync(doc), [doc]);
+    await this.guard(() => this.db.insertAsync(doc), [doc], () => ({ inserted: doc._id }));
   }
 
   async insertMany(docs: T[]): Promise<void> {
@@ -157,12 +163,14 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
       const id = this.reader.firstId(nedbQuery);
       if (id === undefined) break;
       if (id === null) return null;
-      const result = await this.guard(() =>
-        this.db.updateAsync({ $and: [nedbQuery], _id: id }, update, { multi: false, returnUpdatedDocs: true }),
+      const result = await this.guard(
+        () => this.db.updateAsync({ $and: [nedbQuery], _id: id }, update, { multi: false, returnUpdatedDocs: true }),
+        [],
+        updatedOne,
       );
       if (result.affectedDocuments) return result.affectedDocuments as T;
     }
-    const result = await this.guard(() => this.db.updateAsync(nedbQuery, update, { multi: false, returnUpdatedDocs: true }));
+    const result = await this.guard(() => this.db.updateAsync(nedbQuery, update, { multi: false, returnUpdatedDocs: true }), [], updatedOne);
     return (result.affectedDocuments as T | null) ?? null;
   }
 
@@ -199,19 +207,22 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
   }
 
   /**
-   * Runs every write: translates NeDB's unique violations and tells the reader the data changed.
+   * Runs every write: translates NeDB's unique violations and tells the reader the data changed — what changed when
+   * `changed` can tell it from the result, otherwise (and whenever the write fails) that anything may have.
    * `inserted`: the documents being inserted, to tell an `_id` collision from a unique-field one.
    */
-  private async guard<R>(write: () => Promise<R>, inserted: readonly T[] = []): Promise<R> {
+  private async guard<R>(write: () => Promise<R>, inserted: readonly T[] = [], changed?: (result: R) => Change): Promise<R> {
+    let result: R;
     try {
-      return await write();
+      result = await write();
     } catch (error) {
+      this.reader.written();
       const e = error as { errorType?: string; key?: unknown };
       if (e.errorType === 'uniqueViolated') throw new DuplicateKeyError(this.name, violatedIndex(this.name, e.key, inserted));
       throw error;
-    } finally {
-      this.reader.written();
     }
+    this.reader.written(changed?.(result));
+    return result;
   }
 }
 
