@@ -208,14 +208,13 @@ async function cannon(base, spec, duration, conns) {
     duration,
     timeout: 30,
     headers: spec.headers ?? {},
-    requests: [
-      {
-        method: spec.method ?? 'GET',
-        path: spec.path ?? '/',
-        ...(spec.body !== undefined ? { body: spec.body } : {}),
-        ...(spec.setup ? { setupRequest: (req) => ({ ...req, ...spec.setup() }) } : {}),
-      },
-    ],
+    // A spec with `requests` alternates them on each connection (autocannon cycles through its list).
+    requests: (spec.requests ?? [spec]).map((r) => ({
+      method: r.method ?? 'GET',
+      path: r.path ?? '/',
+      ...(r.body !== undefined ? { body: r.body } : {}),
+      ...(r.setup ? { setupRequest: (req) => ({ ...req, ...r.setup() }) } : {}),
+    })),
   });
   inst.on('response', (_client, status, _bytes, ms) => {
     latencies.push(ms);
@@ -290,6 +289,7 @@ function workload(manifest, base) {
   let created = 0;
   let putCount = 0;
   let deleted = 0;
+  let mixedCount = 0;
   const ops = [
     {
       id: 'U1',
@@ -340,6 +340,18 @@ function workload(manifest, base) {
       id: 'U6',
       label: `GET startIndex=${Math.floor(n / 2) + 1}&count=100`,
       spec: () => ({ path: `${scim}/Users?startIndex=${Math.floor(n / 2) + 1}&count=100` }),
+    },
+    {
+      // Not in PERFORMANCE.md §4: paging while an IdP writes, which is what an import next to live provisioning sees.
+      id: 'U6w',
+      label: 'U6 and PATCH active=false, alternating',
+      spec: () => ({
+        requests: [
+          { path: `${scim}/Users?startIndex=${Math.floor(n / 2) + 1}&count=100` },
+          // Each PATCH a different user, from the last one back, so that each is a write (U4 picks users at random).
+          { method: 'PATCH', body: patch([{ op: 'replace', path: 'active', value: false }]), setup: () => ({ path: `${scim}/Users/${ids[n - 1 - (mixedCount++ % n)]}` }) },
+        ],
+      }),
     },
     {
       id: 'U7a',
@@ -441,20 +453,27 @@ function workload(manifest, base) {
   return { ops, base, headers };
 }
 
-/** One request of the op, outside the measurement: its status and error detail, to tell "not supported" from a bug. */
+/**
+ * One request of the op (each of its requests, for one that alternates), outside the measurement: the status and
+ * error detail of the first that fails, or of the last, to tell "not supported" from a bug.
+ */
 async function sample(base, spec) {
-  const extra = spec.setup ? spec.setup() : {};
-  const req = { ...spec, ...extra };
-  const t0 = performance.now();
-  const res = await fetch(`${base}${req.path}`, { method: req.method ?? 'GET', headers: req.headers, body: req.body });
-  const text = await res.text();
-  let detail;
-  try {
-    detail = JSON.parse(text).detail;
-  } catch {
-    detail = undefined;
+  let result;
+  for (const part of spec.requests ?? [spec]) {
+    const req = { ...part, ...(part.setup ? part.setup() : {}) };
+    const t0 = performance.now();
+    const res = await fetch(`${base}${req.path}`, { method: req.method ?? 'GET', headers: spec.headers, body: req.body });
+    const text = await res.text();
+    let detail;
+    try {
+      detail = JSON.parse(text).detail;
+    } catch {
+      detail = undefined;
+    }
+    result = { status: res.status, ms: performance.now() - t0, detail: detail ?? (res.ok ? undefined : text.slice(0, 200)) };
+    if (!res.ok) break;
   }
-  return { status: res.status, ms: performance.now() - t0, detail: detail ?? (res.ok ? undefined : text.slice(0, 200)) };
+  return result;
 }
 
 /**
