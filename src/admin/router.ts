@@ -4,7 +4,7 @@
  */
 import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import type { ReadOnly, Store } from '../store/port';
+import type { DeepReadonly, Store } from '../store/port';
 import type { Principal } from '../auth/bearer';
 import type { RequestContext } from '../services/context';
 import { DomainError } from '../domain/errors';
@@ -105,7 +105,7 @@ const ACTIONS: AccountAction[] = ['deactivate', 'reactivate', 'suspend', 'unsusp
 /** Actions that take an account away from its workspaces, so the last-admin rule applies. */
 const LEAVING: AccountAction[] = ['deactivate', 'remove', 'schedule-deletion'];
 
-export function accountView(account: ReadOnly<UserDoc>) {
+export function accountView(account: DeepReadonly<UserDoc>) {
   const life = account.lifecycle;
   return {
     id: account._id,

@@ -5,7 +5,7 @@
  */
 import { Router } from 'express';
 import SCIMMY from 'scimmy';
-import type { ReadOnly, Store } from '../store/port';
+import type { DeepReadonly, Store } from '../store/port';
 import type { GroupDoc } from '../store/documents';
 import * as groups from '../services/groups';
 import type { GroupAttributes, MemberInput } from '../services/groups';
@@ -87,7 +87,7 @@ interface PatchOperation {
 }
 
 /** Renders groups, loading members only when `members` will be shown (also used by `/.search`). */
-export function renderGroupResources(store: Store, base: string, docs: ReadonlyArray<ReadOnly<GroupDoc>>, include?: AttributeSelection, exclude?: AttributeSelection) {
+export function renderGroupResources(store: Store, base: string, docs: ReadonlyArray<DeepReadonly<GroupDoc>>, include?: AttributeSelection, exclude?: AttributeSelection) {
   const withMembers = isSelected('members', include, exclude);
   return Promise.all(
     docs.map(async (doc) => {

@@ -4,7 +4,7 @@
  * validated by scimmy on the way in, so the way out only has to put it in shape.
  */
 import type { GroupDoc, MembershipDoc, UserDoc } from '../store/documents';
-import type { ReadOnly } from '../store/port';
+import type { DeepReadonly } from '../store/port';
 import { CORE_GROUP, CORE_USER, ENTERPRISE_USER, LIFECYCLE_USER } from './schema';
 
 export type ScimResource = Record<string, unknown> & { id: string; schemas: string[] };
@@ -18,7 +18,7 @@ export interface UserGroupRef {
   display: string;
 }
 
-export function renderUser(doc: ReadOnly<UserDoc>, baseUrl: string, groups?: UserGroupRef[]): ScimResource {
+export function renderUser(doc: DeepReadonly<UserDoc>, baseUrl: string, groups?: UserGroupRef[]): ScimResource {
   const schemas = doc.enterprise ? [CORE_USER, ENTERPRISE_USER, LIFECYCLE_USER] : [CORE_USER, LIFECYCLE_USER];
   const resource: ScimResource = { schemas, id: doc._id, ...doc.scim };
   if (doc.enterprise) resource[ENTERPRISE_USER] = doc.enterprise;
@@ -47,7 +47,7 @@ export function renderUser(doc: ReadOnly<UserDoc>, baseUrl: string, groups?: Use
   return resource;
 }
 
-export function renderGroup(doc: ReadOnly<GroupDoc>, baseUrl: string, members?: MembershipDoc[]): ScimResource {
+export function renderGroup(doc: DeepReadonly<GroupDoc>, baseUrl: string, members?: MembershipDoc[]): ScimResource {
   const resource: ScimResource = { schemas: [CORE_GROUP], id: doc._id };
   if (doc.externalId !== undefined) resource.externalId = doc.externalId;
   resource.displayName = doc.displayName;

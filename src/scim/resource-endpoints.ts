@@ -4,7 +4,7 @@
  * before a DELETE. Each router describes its resource type once; the protocol steps are written here only.
  */
 import type { Request, Response } from 'express';
-import type { Query, ReadOnly, Sort, Store } from '../store/port';
+import type { Query, DeepReadonly, Sort, Store } from '../store/port';
 import type { Page } from '../store/page';
 import type { RequestContext } from '../services/context';
 import { andQuery } from '../store/query';
@@ -31,11 +31,11 @@ export interface ResourceType<D extends StoredResource> {
   /** The resource with this id in the caller's scope, or `null`. */
   get(store: Store, ctx: RequestContext, id: string): Promise<D | null>;
   /** Renders stored documents, which may be the store's own objects (lists): never changes them. */
-  render(store: Store, base: string, docs: ReadonlyArray<ReadOnly<D>>, include?: AttributeSelection, exclude?: AttributeSelection): Promise<Record<string, unknown>[]>;
+  render(store: Store, base: string, docs: ReadonlyArray<DeepReadonly<D>>, include?: AttributeSelection, exclude?: AttributeSelection): Promise<Record<string, unknown>[]>;
 }
 
 export function resourceEndpoints<D extends StoredResource>(type: ResourceType<D>, store: Store, publicUrl?: string) {
-  const render = (req: Request, docs: ReadonlyArray<ReadOnly<D>>, include?: AttributeSelection, exclude?: AttributeSelection) =>
+  const render = (req: Request, docs: ReadonlyArray<DeepReadonly<D>>, include?: AttributeSelection, exclude?: AttributeSelection) =>
     type.render(store, baseUrlOf(req, publicUrl), docs, include, exclude);
 
   /** A ListResponse page (RFC 7644 §3.4.2): filtered, sorted and paged in the store, with the true total. */
@@ -63,7 +63,7 @@ export function resourceEndpoints<D extends StoredResource>(type: ResourceType<D
   async function send(req: Request, res: Response, doc: D, status = 200): Promise<void> {
     const include = parseAttributeList(req.query.attributes, type.schemaUrns);
     const exclude = parseAttributeList(req.query.excludedAttributes, type.schemaUrns);
-    const [resource] = await render(req, [doc as ReadOnly<D>], include, exclude);
+    const [resource] = await render(req, [doc as DeepReadonly<D>], include, exclude);
     res.set('ETag', etagOf(doc.version));
     if (status === 201) res.set('Location', `${baseUrlOf(req, publicUrl)}/${type.endpoint}/${doc._id}`);
     sendScim(res, status, resource);

@@ -3,7 +3,7 @@
  */
 import { Router } from 'express';
 import SCIMMY from 'scimmy';
-import type { ReadOnly, Store } from '../store/port';
+import type { DeepReadonly, Store } from '../store/port';
 import type { UserDoc } from '../store/documents';
 import * as users from '../services/users';
 import type { UserAttributes } from '../services/users';
@@ -98,7 +98,7 @@ function activeOnly(operations: Array<{ op?: unknown; path?: unknown; value?: un
 }
 
 /** Renders users with their groups, loading memberships only when `groups` will be shown (also used by `/.search`). */
-export async function renderUserResources(store: Store, base: string, docs: ReadonlyArray<ReadOnly<UserDoc>>, include?: AttributeSelection, exclude?: AttributeSelection) {
+export async function renderUserResources(store: Store, base: string, docs: ReadonlyArray<DeepReadonly<UserDoc>>, include?: AttributeSelection, exclude?: AttributeSelection) {
   const withGroups = isSelected('groups', include, exclude);
   const groups = withGroups && docs.length > 0 ? await users.groupsOfUsers(store, docs[0].orgId, docs.map((d) => d._id)) : undefined;
   return docs.map((doc) => applySelection(renderUser(doc, base, groups?.get(doc._id)), include, exclude));

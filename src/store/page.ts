@@ -1,10 +1,10 @@
 /** One page of a query with its true total, shared by every list the server answers (SCIM lists, admin accounts). */
-import type { Collection, Query, ReadOnly, Sort } from './port';
+import type { Collection, Query, DeepReadonly, Sort } from './port';
 
 export interface Page<T> {
   total: number;
   /** Read for rendering only: they may be the store's own objects (`Collection.findReadOnly`). */
-  docs: ReadonlyArray<ReadOnly<T>>;
+  docs: ReadonlyArray<DeepReadonly<T>>;
 }
 
 /**

@@ -24,7 +24,11 @@ export type Projection = Record<string, 0 | 1>;
  * A document that may be the store's own object, shared with every other reader: never to be changed. Dates stay
  * `Date` (their methods are what renders them).
  */
-export type ReadOnly<T> = T extends Date ? Date : T extends object ? { readonly [K in keyof T]: ReadOnly<T[K]> } : T;
+export type DeepReadonly<T> = T extends Date
+  ? Date
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
 
 export interface FindOptions {
   sort?: Sort;
@@ -44,7 +48,7 @@ export interface Collection<T extends { _id: string }> {
    * embedded store holds its data in memory, and copying a page of 100 users cost ~10% of serving it). Read, never
    * change them.
    */
-  findReadOnly(query: Query, options?: FindOptions): Promise<ReadonlyArray<ReadOnly<T>>>;
+  findReadOnly(query: Query, options?: FindOptions): Promise<ReadonlyArray<DeepReadonly<T>>>;
   /** Number of documents matching `query`. */
   count(query: Query): Promise<number>;
   /** Inserts one document; throws {@link DuplicateKeyError} when a unique index would be violated. */

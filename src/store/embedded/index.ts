@@ -10,7 +10,7 @@ import Datastore from '@seald-io/nedb';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { INDEXES } from '../indexes';
-import type { Collection, FindOptions, Query, ReadOnly, Store, Update } from '../port';
+import type { Collection, FindOptions, Query, DeepReadonly, Store, Update } from '../port';
 import { DuplicateKeyError } from '../port';
 import { DatastoreReader, type Change, type ReadOptions } from './read';
 import { patchIndexTrees } from './index-buckets';
@@ -119,8 +119,8 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
     return this.read(query, options, true);
   }
 
-  findReadOnly(query: Query, options: FindOptions = {}): Promise<ReadonlyArray<ReadOnly<T>>> {
-    return this.read(query, options, false) as Promise<unknown> as Promise<ReadonlyArray<ReadOnly<T>>>;
+  findReadOnly(query: Query, options: FindOptions = {}): Promise<ReadonlyArray<DeepReadonly<T>>> {
+    return this.read(query, options, false) as Promise<unknown> as Promise<ReadonlyArray<DeepReadonly<T>>>;
   }
 
   private async read(query: Query, options: FindOptions, copies: boolean): Promise<T[]> {

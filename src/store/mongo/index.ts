@@ -20,7 +20,7 @@
  */
 import mongoose from 'mongoose';
 import type { Connection, Model, QueryFilter, UpdateQuery } from 'mongoose';
-import type { Collection, FindOptions, Query, ReadOnly, Store, Update } from '../port';
+import type { Collection, FindOptions, Query, DeepReadonly, Store, Update } from '../port';
 import { StoreUnavailableError } from '../port';
 import { createModels } from './schemas';
 import type { CollectionName, MongoModels } from './schemas';
@@ -72,8 +72,8 @@ class MongoCollection<T extends { _id: string }> implements Collection<T> {
   }
 
   /** Lean documents are the driver's fresh objects: nothing to share, so the same as `find`. */
-  findReadOnly(query: Query, options: FindOptions = {}): Promise<ReadonlyArray<ReadOnly<T>>> {
-    return this.find(query, options) as Promise<unknown> as Promise<ReadonlyArray<ReadOnly<T>>>;
+  findReadOnly(query: Query, options: FindOptions = {}): Promise<ReadonlyArray<DeepReadonly<T>>> {
+    return this.find(query, options) as Promise<unknown> as Promise<ReadonlyArray<DeepReadonly<T>>>;
   }
 
   async count(query: Query): Promise<number> {
