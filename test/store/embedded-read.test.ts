@@ -63,7 +63,18 @@ const queries: Query[] = [
   { orgId: 'o1', userNameKey: 'user1' },
   { emailKeys: 'user5@example.com' },
 ];
-const sorts: Array<Sort | undefined> = [undefined, { _id: 1 }, { _id: -1 }, { rank: 1, _id: 1 }, { 'lifecycle.pendingSince': 1, _id: 1 }, { rank: -1 }];
+// The `userNameKey` sorts are read in order from the unique index {orgId, userNameKey} when the query fixes orgId.
+const sorts: Array<Sort | undefined> = [
+  undefined,
+  { _id: 1 },
+  { _id: -1 },
+  { rank: 1, _id: 1 },
+  { 'lifecycle.pendingSince': 1, _id: 1 },
+  { rank: -1 },
+  { userNameKey: 1, _id: 1 },
+  { userNameKey: -1, _id: 1 },
+  { userNameKey: -1 },
+];
 const pages: Array<[number | undefined, number | undefined]> = [
   [undefined, undefined],
   [0, 0],

@@ -26,7 +26,7 @@
  */
 import type Datastore from '@seald-io/nedb';
 import type { Query, Sort } from '../port';
-import { hasKey, internals, model, type Doc, type NedbIndex, type NedbInternals, type TreeNode } from './nedb';
+import { compareKeyValues, hasKey, internals, model, type Doc, type NedbIndex, type NedbInternals, type TreeNode } from './nedb';
 
 const isScalar = (v: unknown): v is string | number | boolean => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 const isInOfScalars = (v: unknown): v is { $in: Array<string | number | boolean> } =>
@@ -50,6 +50,34 @@ const byId = (a: Doc, b: Doc) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0);
  * before its first document. Reading the page at 50001 of 100k users took ~39 µs with 512, ~15 µs with 64.
  */
 export const CHECKPOINT_EVERY = 64;
+
+/** Candidates from which a sort that an index's order gives is read from the index instead (smaller: sorted). */
+const ORDERED_WALK_FROM = 256;
+
+/**
+ * Visits, in key order (or its reverse), the documents of a two-field index whose first field equals `value`, until
+ * `visit` returns false. Subtrees wholly before the range are not entered; the walk stops at the first key after it.
+ */
+function visitInKeyOrder(root: TreeNode, first: string, value: unknown, descending: boolean, visit: (doc: Doc) => boolean): void {
+  // Where a node's key stands to the range, in the walk's direction: < 0 before it, 0 in it, > 0 after it.
+  const place = (node: TreeNode) => (descending ? -1 : 1) * compareKeyValues((node.key as Record<string, unknown>)[first], value);
+  const stack: TreeNode[] = [];
+  let node: TreeNode | null | undefined = hasKey(root) ? root : undefined;
+  while (node || stack.length > 0) {
+    while (node) {
+      if (place(node) < 0) {
+        node = descending ? node.left : node.right;
+        continue;
+      }
+      stack.push(node);
+      node = descending ? node.right : node.left;
+    }
+    const current = stack.pop()!;
+    if (place(current) > 0) return;
+    for (const doc of current.data) if (!visit(doc as Doc)) return;
+    node = descending ? current.left : current.right;
+  }
+}
 
 /** The documents under each of `keys` in an index, each once, in the order found. */
 function lookupEach(index: NedbIndex, keys: unknown[]): Doc[] {
@@ -245,6 +273,20 @@ export class DatastoreReader {
       const descending = byIdOnly && sortKeys[0][1] === -1;
       return this.walk(candidates.docs, query, matches, skip, limit, descending);
     }
+    const ordered = candidates.docs.length >= ORDERED_WALK_FROM ? this.indexInOrderOf(query, sortKeys) : undefined;
+    if (ordered) {
+      const page: Doc[] = [];
+      let skipped = 0;
+      if (limit > 0) {
+        visitInKeyOrder(ordered.index.tree.tree, ordered.first, query[ordered.first], ordered.descending, (doc) => {
+          if (!matches(doc)) return true;
+          if (skipped < skip) skipped++;
+          else page.push(doc);
+          return page.length < limit;
+        });
+      }
+      return page;
+    }
     // The comparator of NeDB's cursor: the same (stable) order.
     const all = candidates.docs.filter(matches);
     all.sort((a, b) => {
@@ -298,6 +340,23 @@ export class DatastoreReader {
     if (best) return best;
     this.inIdOrder ??= allInIdOrder(this.db);
     return { docs: this.inIdOrder, inIdOrder: true };
+  }
+
+  /**
+   * A unique, non-sparse index on `[a, b]` that gives the order of `sort` for `query`: the query holds `a` equal to a
+   * scalar and the sort is on `b`, then possibly `_id` (which cannot break a tie: `b` is unique among the documents
+   * with that `a`). The admin account list and SCIM `sortBy=userName` (`{orgId, userNameKey}`) are read from it in
+   * order, stopping once the page is full, instead of sorting every user of the organization (~130 ms a page at 100k).
+   */
+  private indexInOrderOf(query: Query, sort: Array<[string, 1 | -1]>): { index: NedbIndex; first: string; descending: boolean } | undefined {
+    const [[field, direction], tieBreak] = sort;
+    if (sort.length > 2 || (tieBreak && tieBreak[0] !== '_id')) return undefined;
+    for (const { index, fields } of this.indexList()) {
+      if (fields.length === 2 && index.unique && !index.sparse && fields[1] === field && isScalar(query[fields[0]])) {
+        return { index, first: fields[0], descending: direction === -1 };
+      }
+    }
+    return undefined;
   }
 
   /** The datastore's indexes with their fields, worked out again only when indexes are added or removed. */
