@@ -346,7 +346,8 @@ export class DatastoreReader {
    * A unique, non-sparse index on `[a, b]` that gives the order of `sort` for `query`: the query holds `a` equal to a
    * scalar and the sort is on `b`, then possibly `_id` (which cannot break a tie: `b` is unique among the documents
    * with that `a`). The admin account list and SCIM `sortBy=userName` (`{orgId, userNameKey}`) are read from it in
-   * order, stopping once the page is full, instead of sorting every user of the organization (~130 ms a page at 100k).
+   * order, stopping once the page is full, instead of sorting every user of the organization (~80–130 ms a page at
+   * 100k).
    */
   private indexInOrderOf(query: Query, sort: Array<[string, 1 | -1]>): { index: NedbIndex; first: string; descending: boolean } | undefined {
     const [[field, direction], tieBreak] = sort;
