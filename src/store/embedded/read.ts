@@ -55,17 +55,16 @@ export const CHECKPOINT_EVERY = 64;
 const ORDERED_WALK_FROM = 256;
 
 /**
- * Visits, in key order (or its reverse), the documents of a two-field index whose first field equals `value`, until
- * `visit` returns false. Subtrees wholly before the range are not entered; the walk stops at the first key after it.
+ * Visits an index's documents in key order (or its reverse) until `visit` returns false. With `place` — where a
+ * node's key stands to a range, in the walk's direction: < 0 before it, 0 in it, > 0 after it — subtrees wholly
+ * before the range are not entered and the walk stops at the first key after it.
  */
-function visitInKeyOrder(root: TreeNode, first: string, value: unknown, descending: boolean, visit: (doc: Doc) => boolean): void {
-  // Where a node's key stands to the range, in the walk's direction: < 0 before it, 0 in it, > 0 after it.
-  const place = (node: TreeNode) => (descending ? -1 : 1) * compareKeyValues((node.key as Record<string, unknown>)[first], value);
+function visitInOrder(root: TreeNode, visit: (doc: Doc) => boolean, descending = false, place?: (node: TreeNode) => number): void {
   const stack: TreeNode[] = [];
   let node: TreeNode | null | undefined = hasKey(root) ? root : undefined;
   while (node || stack.length > 0) {
     while (node) {
-      if (place(node) < 0) {
+      if (place && place(node) < 0) {
         node = descending ? node.left : node.right;
         continue;
       }
@@ -73,11 +72,15 @@ function visitInKeyOrder(root: TreeNode, first: string, value: unknown, descendi
       node = descending ? node.right : node.left;
     }
     const current = stack.pop()!;
-    if (place(current) > 0) return;
+    if (place && place(current) > 0) return;
     for (const doc of current.data) if (!visit(doc as Doc)) return;
     node = descending ? current.left : current.right;
   }
 }
+
+/** `visitInOrder`'s `place` for the keys of a two-field index whose first field equals `value`. */
+const firstFieldEquals = (first: string, value: unknown, descending: boolean) => (node: TreeNode) =>
+  (descending ? -1 : 1) * compareKeyValues((node.key as Record<string, unknown>)[first], value);
 
 /** The documents under each of `keys` in an index, each once, in the order found. */
 function lookupEach(index: NedbIndex, keys: unknown[]): Doc[] {
@@ -89,18 +92,10 @@ function lookupEach(index: NedbIndex, keys: unknown[]): Doc[] {
 /** Every document in `_id` order: an in-order walk of NeDB's `_id` index (unique, so one document per node). */
 function allInIdOrder(db: NedbInternals): Doc[] {
   const out: Doc[] = [];
-  const stack: TreeNode[] = [];
-  let node: TreeNode | null | undefined = db.indexes._id.tree.tree;
-  if (!node || !hasKey(node)) return out;
-  while (node || stack.length > 0) {
-    while (node) {
-      stack.push(node);
-      node = node.left;
-    }
-    const current = stack.pop()!;
-    for (const doc of current.data) out.push(doc as Doc);
-    node = current.right;
-  }
+  visitInOrder(db.indexes._id.tree.tree, (doc) => {
+    out.push(doc);
+    return true;
+  });
   return out;
 }
 
@@ -278,12 +273,13 @@ export class DatastoreReader {
       const page: Doc[] = [];
       let skipped = 0;
       if (limit > 0) {
-        visitInKeyOrder(ordered.index.tree.tree, ordered.first, query[ordered.first], ordered.descending, (doc) => {
+        const visit = (doc: Doc) => {
           if (!matches(doc)) return true;
           if (skipped < skip) skipped++;
           else page.push(doc);
           return page.length < limit;
-        });
+        };
+        visitInOrder(ordered.index.tree.tree, visit, ordered.descending, firstFieldEquals(ordered.first, query[ordered.first], ordered.descending));
       }
       return page;
     }
