@@ -57,10 +57,9 @@ function revive(value: unknown): unknown {
   const object = value as Record<string, unknown>;
   for (const key of Object.keys(object)) {
     const child = object[key];
-    // The same characters: only which copy of them the document holds changes.
-    if (typeof child === 'string') {
-      if (key === '$$date') object[key] = new Date(child);
-      else object[key] = pooled(key, child);
+    if (typeof child === 'string' && key !== '$$date') {
+      // The same characters: only which copy of them the document holds changes.
+      object[key] = pooled(key, child);
       continue;
     }
     const revived = key === '$$date' ? new Date(revive(child) as string) : revive(child);
