@@ -290,6 +290,7 @@ function workload(manifest, base) {
   let putCount = 0;
   let deleted = 0;
   let mixedCount = 0;
+  const deepPage = `${scim}/Users?startIndex=${Math.floor(n / 2) + 1}&count=100`;
   const ops = [
     {
       id: 'U1',
@@ -339,7 +340,7 @@ function workload(manifest, base) {
     {
       id: 'U6',
       label: `GET startIndex=${Math.floor(n / 2) + 1}&count=100`,
-      spec: () => ({ path: `${scim}/Users?startIndex=${Math.floor(n / 2) + 1}&count=100` }),
+      spec: () => ({ path: deepPage }),
     },
     {
       // Not in PERFORMANCE.md §4: paging while an IdP writes, which is what an import next to live provisioning sees.
@@ -347,7 +348,7 @@ function workload(manifest, base) {
       label: 'U6 and PATCH active=false, alternating',
       spec: () => ({
         requests: [
-          { path: `${scim}/Users?startIndex=${Math.floor(n / 2) + 1}&count=100` },
+          { path: deepPage },
           // Each PATCH a different user, from the last one back, so that each is a write (U4 picks users at random).
           { method: 'PATCH', body: patch([{ op: 'replace', path: 'active', value: false }]), setup: () => ({ path: `${scim}/Users/${ids[n - 1 - (mixedCount++ % n)]}` }) },
         ],
