@@ -4,7 +4,7 @@
  * before a DELETE. Each router describes its resource type once; the protocol steps are written here only.
  */
 import type { Request, Response } from 'express';
-import type { Query, DeepReadonly, Sort, Store } from '../store/port';
+import type { DeepReadonly, Query, Sort, Store } from '../store/port';
 import type { Page } from '../store/page';
 import type { RequestContext } from '../services/context';
 import { andQuery } from '../store/query';

@@ -1,5 +1,5 @@
 /** One page of a query with its true total, shared by every list the server answers (SCIM lists, admin accounts). */
-import type { Collection, Query, DeepReadonly, Sort } from './port';
+import type { Collection, DeepReadonly, Query, Sort } from './port';
 
 export interface Page<T> {
   total: number;

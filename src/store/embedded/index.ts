@@ -10,7 +10,7 @@ import Datastore from '@seald-io/nedb';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { INDEXES } from '../indexes';
-import type { Collection, FindOptions, Query, DeepReadonly, Store, Update } from '../port';
+import type { Collection, DeepReadonly, FindOptions, Query, Store, Update } from '../port';
 import { DuplicateKeyError } from '../port';
 import { DatastoreReader, type Change, type ReadOptions } from './read';
 import { patchIndexTrees } from './index-buckets';

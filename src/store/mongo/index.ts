@@ -20,7 +20,7 @@
  */
 import mongoose from 'mongoose';
 import type { Connection, Model, QueryFilter, UpdateQuery } from 'mongoose';
-import type { Collection, FindOptions, Query, DeepReadonly, Store, Update } from '../port';
+import type { Collection, DeepReadonly, FindOptions, Query, Store, Update } from '../port';
 import { StoreUnavailableError } from '../port';
 import { createModels } from './schemas';
 import type { CollectionName, MongoModels } from './schemas';
