@@ -64,19 +64,29 @@ describe('reading data file lines', () => {
     const lines = Array.from({ length: 30_000 }, (_, i) =>
       JSON.stringify({ _id: i, orgId: `org-${padding}`, connectionId: `c-${padding}`, lifecycle: { license: `free-${padding}` }, team: { name: `team-${i % 7}-${padding}` } }),
     );
+    // A second collection finishes the first one's sweeping, which would otherwise still count in `heapUsed`.
+    const settledHeap = () => {
+      gc();
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
     const retained = (read: (line: string) => unknown) => {
-      gc();
-      const before = process.memoryUsage().heapUsed;
+      const before = settledHeap();
       const docs = lines.map(read);
-      gc();
-      const after = process.memoryUsage().heapUsed;
+      const after = settledHeap();
       for (let i = 0; i < lines.length; i += 997) expect(docs[i]).toEqual(JSON.parse(lines[i]));
       return after - before;
     };
-    const library = retained(libraryDeserialize);
-    const ours = retained(deserialize);
+    // Three measurements each, alternating; the medians are compared.
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1];
+    const library: number[] = [];
+    const ours: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      library.push(retained(libraryDeserialize));
+      ours.push(retained(deserialize));
+    }
     // Four values of ~45 characters a document, held once each instead of once a document.
-    expect(ours).toBeLessThan(0.7 * library);
+    expect(median(ours)).toBeLessThan(0.7 * median(library));
   });
 
   test('a key with more different values than are pooled still reads exactly', () => {
