@@ -139,10 +139,12 @@ export function groupsRouter({ store, publicUrl, unknownMembers = 'reject' }: Sc
       asyncHandler(async (req, res) => {
         const ctx = contextOf(req, res);
         const { attrs, members } = coerceGroup(req.body);
+        // Members are checked before anything is written: an unknown one refuses the whole request.
+        const resolved = await groups.resolveMembers(store, ctx, members ?? [], memberOptions);
         let doc = await groups.updateGroup(store, ctx, req.params.id, () => attrs, ifMatchVersion(req));
         if (!doc) throw notFound(`Group ${req.params.id} not found`);
         // PUT replaces: an absent `members` means no members (RFC 7644 §3.5.1).
-        if ((await groups.replaceMembers(store, ctx, doc, members ?? [], memberOptions)) > 0) doc = (await groups.touchGroup(store, ctx, doc._id)) ?? doc;
+        if ((await groups.replaceMembers(store, ctx, doc, resolved)) > 0) doc = (await groups.touchGroup(store, ctx, doc._id)) ?? doc;
         await sendGroup(req, res, doc);
       }),
     )
@@ -155,8 +157,12 @@ export function groupsRouter({ store, publicUrl, unknownMembers = 'reject' }: Sc
         if (pinned !== undefined && group.version !== pinned) {
           throw new ScimError(412, undefined, 'If-Match does not match the current version of the resource');
         }
+        // RFC 7644 §3.5.2: a PATCH is atomic. Every operation is checked — members resolved, attribute operations
+        // applied to the group as read — before the first write; then the member changes run in order and the
+        // attributes are written.
         const attributeOps: PatchOperation[] = [];
-        let membershipChanged = 0;
+        const memberChanges: Array<() => Promise<number>> = [];
+        const resolve = (value: unknown, where: string) => groups.resolveMembers(store, ctx, membersOf(value, where), memberOptions);
         const operations = patch.Operations as PatchOperation[];
         for (const [i, operation] of operations.entries()) {
           const index = i + 1;
@@ -164,17 +170,24 @@ export function groupsRouter({ store, publicUrl, unknownMembers = 'reject' }: Sc
           const path = operation.path?.trim();
           if (path) guardPatchPath(path);
           if (path && MEMBERS_PATH.test(path)) {
-            if (op === 'add') membershipChanged += await groups.addMembers(store, ctx, group, membersOf(operation.value, `operation ${index} value`), memberOptions);
-            else if (op === 'replace') membershipChanged += await groups.replaceMembers(store, ctx, group, membersOf(operation.value ?? [], `operation ${index} value`), memberOptions);
-            // `remove` with a value array removes only those members (Entra's form, E51); without one, all (RFC, E60).
-            else if (operation.value !== undefined) membershipChanged += await groups.removeMembers(store, ctx, group, membersOf(operation.value, `operation ${index} value`).map((m) => m.value));
-            else membershipChanged += await groups.removeMembers(store, ctx, group);
+            if (op === 'add') {
+              const members = await resolve(operation.value, `operation ${index} value`);
+              memberChanges.push(() => groups.addMembers(store, ctx, group, members));
+            } else if (op === 'replace') {
+              const members = await resolve(operation.value ?? [], `operation ${index} value`);
+              memberChanges.push(() => groups.replaceMembers(store, ctx, group, members));
+            } else if (operation.value !== undefined) {
+              // `remove` with a value array removes only those members (Entra's form, E51); without one, all (RFC, E60).
+              const values = membersOf(operation.value, `operation ${index} value`).map((m) => m.value);
+              memberChanges.push(() => groups.removeMembers(store, ctx, group, values));
+            } else memberChanges.push(() => groups.removeMembers(store, ctx, group));
             continue;
           }
           const filtered = path ? MEMBERS_FILTER_PATH.exec(path) : null;
           if (filtered) {
             if (op !== 'remove') throw badRequest('invalidPath', `operation ${index}: members[...] can only be removed; add members through "members"`);
-            membershipChanged += await groups.removeMembers(store, ctx, group, memberIdsOfFilter(filtered[1], index));
+            const values = memberIdsOfFilter(filtered[1], index);
+            memberChanges.push(() => groups.removeMembers(store, ctx, group, values));
             continue;
           }
           if (!path && operation.value !== null && typeof operation.value === 'object' && !Array.isArray(operation.value)) {
@@ -182,23 +195,27 @@ export function groupsRouter({ store, publicUrl, unknownMembers = 'reject' }: Sc
             const { members, id, ...rest } = Object.fromEntries(Object.entries(operation.value).map(([k, v]) => [k.toLowerCase() === 'members' ? 'members' : k.toLowerCase() === 'id' ? 'id' : k, v]));
             if (id !== undefined && id !== group._id) throw new ScimError(400, 'mutability', `operation ${index}: id is immutable`);
             if (members !== undefined) {
-              const list = membersOf(members, `operation ${index} value.members`);
-              membershipChanged += op === 'replace' ? await groups.replaceMembers(store, ctx, group, list, memberOptions) : await groups.addMembers(store, ctx, group, list, memberOptions);
+              const resolved = await resolve(members, `operation ${index} value.members`);
+              memberChanges.push(() => (op === 'replace' ? groups.replaceMembers(store, ctx, group, resolved) : groups.addMembers(store, ctx, group, resolved)));
             }
             if (Object.keys(rest).length > 0) attributeOps.push({ ...operation, value: rest });
             continue;
           }
           attributeOps.push(operation);
         }
-        if (attributeOps.length > 0) {
-          const attrPatch = new SCIMMY.Messages.PatchOp({ schemas: patch.schemas, Operations: attributeOps as never });
-          const base = baseUrlOf(req, publicUrl);
-          const updated = await groups.updateGroup(store, ctx, group._id, async (current) => {
-            const GroupSchema = groupSchema();
-            const { meta: _m, ...resource } = renderGroup(current, base);
-            const patched = await attrPatch.apply(new GroupSchema(resource, 'out') as never);
-            return patched ? coerceGroup(JSON.parse(JSON.stringify(patched))).attrs : undefined;
-          });
+        const base = baseUrlOf(req, publicUrl);
+        const attrPatch = attributeOps.length > 0 ? new SCIMMY.Messages.PatchOp({ schemas: patch.schemas, Operations: attributeOps as never }) : undefined;
+        const patchAttributes = async (current: GroupDoc) => {
+          const GroupSchema = groupSchema();
+          const { meta: _m, ...resource } = renderGroup(current, base);
+          const patched = await attrPatch!.apply(new GroupSchema(resource, 'out') as never);
+          return patched ? coerceGroup(JSON.parse(JSON.stringify(patched))).attrs : undefined;
+        };
+        if (attrPatch) await patchAttributes(group);
+        let membershipChanged = 0;
+        for (const change of memberChanges) membershipChanged += await change();
+        if (attrPatch) {
+          const updated = await groups.updateGroup(store, ctx, group._id, patchAttributes);
           if (!updated) throw notFound(`Group ${req.params.id} not found`);
           group = updated;
         }

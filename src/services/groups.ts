@@ -10,7 +10,7 @@ import { findPage, type Page } from '../store/page';
 import type { GroupDoc, MembershipDoc } from '../store/documents';
 import { DomainError } from '../domain/errors';
 import type { RequestContext } from './context';
-import { caseKey } from './users';
+import { caseKey, userScope } from './users';
 import { reevaluateLicenses } from './lifecycle';
 
 export interface GroupAttributes {
@@ -42,17 +42,21 @@ function conflict(displayName: string): DomainError {
   return new DomainError('conflict', `a group with displayName "${displayName}" already exists`);
 }
 
+/** Members checked to exist, by id: what the membership writes take, so that a request is refused before it writes. */
+export type ResolvedMembers = ReadonlyMap<string, MemberInput>;
+
 /**
- * Resolves members to existing users (or groups) of the organization, filling `display` from the user when the
- * client gave none. An unknown id is a client error naming the id, not a silent skip (E58).
+ * Resolves members to users this connection sees (a user deleted through SCIM, or provisioned through another
+ * connection, is 404 to it and cannot become a member either) or to groups of the organization, filling `display`
+ * from the user when the client gave none. An unknown id is a client error naming the id, not a silent skip (E58).
  */
-async function resolveMembers(store: Store, ctx: RequestContext, members: MemberInput[], options: MemberOptions = {}): Promise<Map<string, MemberInput>> {
+export async function resolveMembers(store: Store, ctx: RequestContext, members: MemberInput[], options: MemberOptions = {}): Promise<ResolvedMembers> {
   const wanted = new Map<string, MemberInput>();
   for (const m of members) wanted.set(m.value, m);
   if (wanted.size === 0) return wanted;
   const ids = [...wanted.keys()];
   const users = await store.users.find(
-    { orgId: ctx.orgId, _id: { $in: ids } },
+    { ...userScope(ctx), _id: { $in: ids } },
     { projection: { _id: 1, 'scim.displayName': 1, 'scim.userName': 1 } },
   );
   const resolved = new Map<string, MemberInput>();
@@ -63,7 +67,7 @@ async function resolveMembers(store: Store, ctx: RequestContext, members: Member
   }
   const missing = ids.filter((id) => !resolved.has(id));
   if (missing.length > 0) {
-    const groups = await store.groups.find({ orgId: ctx.orgId, _id: { $in: missing } }, { projection: { _id: 1, displayName: 1 } });
+    const groups = await store.groups.find({ ...groupScope(ctx), _id: { $in: missing } }, { projection: { _id: 1, displayName: 1 } });
     for (const g of groups) resolved.set(g._id, { value: g._id, type: 'Group', display: wanted.get(g._id)!.display ?? g.displayName });
   }
   const unknown = ids.find((id) => !resolved.has(id));
@@ -157,9 +161,8 @@ async function relicense(store: Store, ctx: RequestContext, group: Pick<GroupDoc
 }
 
 /** Adds members that are not yet in the group; returns how many were added. */
-export async function addMembers(store: Store, ctx: RequestContext, group: GroupDoc, members: MemberInput[], options: MemberOptions = {}): Promise<number> {
-  const resolved = await resolveMembers(store, ctx, members, options);
-  const added = await insertMemberships(store, ctx, group, [...resolved.values()]);
+export async function addMembers(store: Store, ctx: RequestContext, group: GroupDoc, members: ResolvedMembers): Promise<number> {
+  const added = await insertMemberships(store, ctx, group, [...members.values()]);
   await relicense(store, ctx, group, added);
   return added.length;
 }
@@ -180,8 +183,7 @@ export async function removeMembers(store: Store, ctx: RequestContext, group: Gr
 }
 
 /** Makes the membership exactly `members` (PUT, and PATCH replace of `members`); idempotent (E55). */
-export async function replaceMembers(store: Store, ctx: RequestContext, group: GroupDoc, members: MemberInput[], options: MemberOptions = {}): Promise<number> {
-  const resolved = await resolveMembers(store, ctx, members, options);
+export async function replaceMembers(store: Store, ctx: RequestContext, group: GroupDoc, resolved: ResolvedMembers): Promise<number> {
   const current = await store.memberships.find({ orgId: ctx.orgId, groupId: group._id }, { projection: { _id: 1, value: 1 } });
   const stale = current.filter((m) => !resolved.has(m.value)).map((m) => m.value);
   const removed = stale.length > 0 ? await removeMembers(store, ctx, group, stale) : 0;

@@ -1,4 +1,5 @@
-import { makeTestApp, patchBody, userBody, type TestApp } from '../helpers/app';
+import request from 'supertest';
+import { ADMIN_TOKEN, makeTestApp, patchBody, scimClient, userBody, type TestApp } from '../helpers/app';
 
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const groupBody = (displayName: string, members: object[] = [], extra: object = {}) => ({ schemas: [GROUP], displayName, members, ...extra });
@@ -71,6 +72,46 @@ describe('SCIM /Groups', () => {
     expect(res.status).toBe(400);
     expect(res.body.detail).toContain('ghost');
     expect(await memberValues(group.id)).toEqual([ids[0]]);
+  });
+
+  test('a PATCH is atomic: when a later operation fails, the member changes before it are not stored (RFC 7644 §3.5.2)', async () => {
+    const { body: group } = await t.scim.post('/Groups', groupBody('G', [{ value: ids[0] }]));
+    const etag = (await t.scim.get(`/Groups/${group.id}`)).headers.etag;
+    const added = await t.scim.patch(
+      `/Groups/${group.id}`,
+      patchBody({ op: 'add', path: 'members', value: [{ value: ids[1] }] }, { op: 'add', path: 'members', value: [{ value: 'ghost' }] }),
+    );
+    expect(added.status).toBe(400);
+    const cleared = await t.scim.patch(`/Groups/${group.id}`, patchBody({ op: 'remove', path: 'members' }, { op: 'replace', path: 'bogus', value: 'x' }));
+    expect(cleared.status).toBe(400);
+    const renamedAway = await t.scim.patch(`/Groups/${group.id}`, patchBody({ op: 'remove', path: 'members' }, { op: 'remove', path: 'displayName' }));
+    expect(renamedAway.status).toBe(400);
+    expect(await memberValues(group.id)).toEqual([ids[0]]);
+    expect((await t.scim.get(`/Users/${ids[1]}`)).body.groups).toEqual([]);
+    expect((await t.scim.get(`/Groups/${group.id}`)).headers.etag).toBe(etag);
+  });
+
+  test('a PUT naming an unknown member is refused before anything is written', async () => {
+    const { body: group } = await t.scim.post('/Groups', groupBody('G', [{ value: ids[0] }]));
+    const res = await t.scim.put(`/Groups/${group.id}`, groupBody('Renamed', [{ value: ids[1] }, { value: 'ghost' }]));
+    expect(res.status).toBe(400);
+    const after = (await t.scim.get(`/Groups/${group.id}`)).body;
+    expect(after.displayName).toBe('G');
+    expect(after.members.map((m: { value: string }) => m.value)).toEqual([ids[0]]);
+  });
+
+  test('a user deleted through SCIM, or provisioned through another connection, cannot become a member (400)', async () => {
+    const { body: group } = await t.scim.post('/Groups', groupBody('G'));
+    await t.scim.delete(`/Users/${ids[2]}`).expect(204);
+    const readd = await t.scim.patch(`/Groups/${group.id}`, patchBody({ op: 'add', path: 'members', value: [{ value: ids[2] }] }));
+    expect(readd.status).toBe(400);
+    expect(readd.body.detail).toContain(ids[2]);
+    expect((await t.scim.post('/Groups', groupBody('H', [{ value: ids[2] }]))).status).toBe(400);
+    const connection = await request(t.app).post('/admin/api/connections').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({ label: 'second IdP' }).expect(201);
+    const other = scimClient(t.app, connection.body.token);
+    const stranger = (await other.post('/Users', userBody('stranger@example.com')).expect(201)).body.id;
+    expect((await t.scim.patch(`/Groups/${group.id}`, patchBody({ op: 'add', path: 'members', value: [{ value: stranger }] }))).status).toBe(400);
+    expect(await memberValues(group.id)).toEqual([]);
   });
 
   test('rename by pathless PATCH with the same id, and by path; members keep the new group name', async () => {

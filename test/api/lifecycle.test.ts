@@ -213,6 +213,18 @@ describe('group-based licensing (ORG_LICENSE_MODE=groups)', () => {
     await group('Book club');
     expect((await t.scim.get(`/Users/${user.id}`)).body[LIFECYCLE].license).toBe('revoked');
   });
+
+  test('a user deleted through SCIM cannot get a license back by being added to a licensing group', async () => {
+    const { t, seats, createUser } = await setup({ ORG_LICENSE_MODE: 'groups', ORG_LICENSE_GROUPS: 'Licensed', ORG_DEPROVISION: 'enterprise' });
+    const user = await createUser('ada@example.com');
+    const { body: licensed } = await t.scim.post('/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Licensed', members: [{ value: user.id }] }).expect(201);
+    expect((await seats()).used).toBe(1);
+    await t.scim.delete(`/Users/${user.id}`).expect(204);
+    expect((await seats()).used).toBe(0);
+    const res = await t.scim.patch(`/Groups/${licensed.id}`, patchBody({ op: 'add', path: 'members', value: [{ value: user.id }] }));
+    expect(res.status).toBe(400);
+    expect((await seats()).used).toBe(0);
+  });
 });
 
 describe('the lifecycle extension is read-only for the IdP', () => {

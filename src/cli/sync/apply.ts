@@ -9,7 +9,7 @@ import type { Store } from '../../store/port';
 import type { GroupDoc, OrganizationDoc } from '../../store/documents';
 import type { RequestContext } from '../../services/context';
 import { createUser, updateUser } from '../../services/users';
-import { addMembers, createGroup, removeMembers, touchGroup } from '../../services/groups';
+import { addMembers, createGroup, removeMembers, resolveMembers, touchGroup } from '../../services/groups';
 import { DomainError } from '../../domain/errors';
 import { describeError } from '../errors';
 import type { RowError } from './csv';
@@ -91,7 +91,7 @@ async function applyChange(
     const group = groups.get(userNameKey(name));
     if (!group) throw new DomainError('not_found', `group "${name}" does not exist`);
     const ctx = context();
-    if ((await addMembers(store, ctx, group, [{ value: userId!, type: 'User' }])) > 0) await touchGroup(store, ctx, group._id);
+    if ((await addMembers(store, ctx, group, await resolveMembers(store, ctx, [{ value: userId!, type: 'User' }]))) > 0) await touchGroup(store, ctx, group._id);
   }
   for (const name of change.groupRemoves) {
     const group = groups.get(userNameKey(name));
