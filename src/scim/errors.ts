@@ -44,4 +44,7 @@ export class ScimError extends Error {
 
 /** Shorthands for the errors raised most often. */
 export const badRequest = (scimType: ScimType, detail: string) => new ScimError(400, scimType, detail);
+
+/** scimmy reports a value its schema refuses (wrong type, non-canonical) as a TypeError: to the client, 400 `invalidValue`. */
+export const refusedValue = (error: unknown): unknown => (error instanceof TypeError ? badRequest('invalidValue', error.message) : error);
 export const notFound = (detail: string) => new ScimError(404, undefined, detail);

@@ -9,7 +9,7 @@ import type { DeepReadonly, Store } from '../store/port';
 import type { GroupDoc } from '../store/documents';
 import * as groups from '../services/groups';
 import type { GroupAttributes, MemberInput } from '../services/groups';
-import { badRequest, notFound, ScimError } from './errors';
+import { badRequest, notFound, refusedValue, ScimError } from './errors';
 import { etagOf, renderGroup } from './render';
 import { applySelection, isSelected, type AttributeSelection } from './selection';
 import { baseUrlOf, contextOf, ifMatchVersion, listParamsOf, searchParamsOf } from './request';
@@ -32,8 +32,7 @@ export function coerceGroup(body: unknown): { attrs: GroupAttributes; members: M
   try {
     coerced = coerceInbound(groupSchema(), membersInGroup(body) as Record<string, unknown>);
   } catch (error) {
-    if (error instanceof TypeError) throw badRequest('invalidValue', error.message);
-    throw error;
+    throw refusedValue(error);
   }
   if (typeof coerced.displayName !== 'string' || coerced.displayName.trim() === '') {
     throw badRequest('invalidValue', 'displayName is required');
@@ -208,7 +207,12 @@ export function groupsRouter({ store, publicUrl, unknownMembers = 'reject' }: Sc
         const patchAttributes = async (current: GroupDoc) => {
           const GroupSchema = groupSchema();
           const { meta: _m, ...resource } = renderGroup(current, base);
-          const patched = await attrPatch!.apply(new GroupSchema(resource, 'out') as never);
+          let patched: unknown;
+          try {
+            patched = await attrPatch!.apply(new GroupSchema(resource, 'out') as never);
+          } catch (error) {
+            throw refusedValue(error);
+          }
           return patched ? coerceGroup(JSON.parse(JSON.stringify(patched))).attrs : undefined;
         };
         if (attrPatch) await patchAttributes(group);

@@ -7,7 +7,7 @@ import type { DeepReadonly, Store } from '../store/port';
 import type { UserDoc } from '../store/documents';
 import * as users from '../services/users';
 import type { UserAttributes } from '../services/users';
-import { badRequest, notFound, ScimError } from './errors';
+import { badRequest, notFound, refusedValue, ScimError } from './errors';
 import { renderUser, etagOf } from './render';
 import { applySelection, isSelected, type AttributeSelection } from './selection';
 import { baseUrlOf, contextOf, ifMatchVersion, listParamsOf, searchParamsOf } from './request';
@@ -43,8 +43,7 @@ export function coerceUser(body: unknown): UserAttributes {
   try {
     coerced = coerceInbound(userSchema(), booleanStringsInUser(nullsAsUnassigned(body)) as Record<string, unknown>);
   } catch (error) {
-    if (error instanceof TypeError) throw badRequest('invalidValue', error.message);
-    throw error;
+    throw refusedValue(error);
   }
   const { schemas: _s, meta: _m, id: _i, groups: _g, password: _p, [ENTERPRISE_USER]: enterprise, [LIFECYCLE_USER]: _l, ...scim } = coerced;
   if (typeof scim.userName !== 'string' || scim.userName.trim() === '') {
@@ -175,7 +174,12 @@ export function usersRouter({ store, publicUrl, userPatchResponse = 'resource' }
             const operations = managerValueFilter(resource, patch.Operations);
             if (operations.length === 0) return undefined;
             const effective = operations === patch.Operations ? patch : new SCIMMY.Messages.PatchOp({ schemas: patch.schemas, Operations: operations as never });
-            const patched = await effective.apply(new UserSchema(filteredPathUpserts(resource, operations), 'out') as never);
+            let patched: unknown;
+            try {
+              patched = await effective.apply(new UserSchema(filteredPathUpserts(resource, operations), 'out') as never);
+            } catch (error) {
+              throw refusedValue(error);
+            }
             return patched ? coerceUser(JSON.parse(JSON.stringify(patched))) : undefined;
           },
           ifMatchVersion(req),
