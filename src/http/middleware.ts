@@ -59,7 +59,8 @@ export const scimContentType: RequestHandler = (_req, res, next) => {
   next();
 };
 
-const JSON_TYPES = /^application\/(scim\+)?json\b/i;
+/** The media type exactly (parameters such as `charset` may follow): not `application/json-patch+json` or `-seq`. */
+const JSON_TYPES = /^\s*application\/(scim\+)?json\s*(;|$)/i;
 
 /**
  * Parses JSON bodies sent as `application/scim+json`, `application/json` or with no Content-Type at all (Entra and

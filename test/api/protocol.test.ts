@@ -116,6 +116,11 @@ describe('discovery and protocol', () => {
     expect(xml.body.status).toBe('415');
     const plainJson = await request(t.app).post('/scim/v2/Users').set('Authorization', `Bearer ${SCIM_TOKEN}`).set('Content-Type', 'application/json').send(JSON.stringify(userBody('json@example.com')));
     expect(plainJson.status).toBe(201);
+    const post = (type: string, userName: string) =>
+      request(t.app).post('/scim/v2/Users').set('Authorization', `Bearer ${SCIM_TOKEN}`).set('Content-Type', type).send(JSON.stringify(userBody(userName)));
+    // Media types that only begin like JSON's are others.
+    for (const type of ['application/json-patch+json', 'application/json-seq', 'application/scim+json-foo']) expect((await post(type, 'x@example.com')).status).toBe(415);
+    expect((await post('Application/SCIM+JSON ; charset=utf-8', 'cased@example.com')).status).toBe(201);
   });
 
   test('a body over the limit is 413; deeply nested JSON is 400 invalidSyntax', async () => {
