@@ -18,6 +18,7 @@
  * ever becomes query *values* (strings, numbers, booleans, Dates, escaped RegExps), never query keys.
  */
 import type { Query } from '../store/port';
+import { caseKey } from '../services/users';
 import { badRequest } from './errors';
 import type { AttributeType, ComplexAttribute, ResourceTypeName, SimpleAttribute } from './attributes';
 import { joinStored, resolveAttribute, resolveSubAttribute } from './attributes';
@@ -392,8 +393,9 @@ function stringCondition(attr: SimpleAttribute, stored: string, key: string | un
   // A bare token compared with a string attribute is the string as written (Entra: `userName eq Test`, `externalId eq 0042`).
   const text = literal.text;
   if (key) {
-    // The copy is lower-cased, so a lower-cased value makes every operator case-insensitive; `eq` stays an index lookup.
-    const lower = text.toLowerCase();
+    // The copy is folded (caseKey: NFC, lower case), so a folded value makes every operator case-insensitive and
+    // blind to how an accent is encoded; `eq` stays an index lookup.
+    const lower = caseKey(text);
     if (op === 'eq') return { [key]: lower };
     if (isOrderOp(op)) return { [key]: { [ORDER_OPS[op]]: lower } };
     return { [key]: pattern(op, lower, false) };

@@ -92,6 +92,20 @@ describe('SCIM /Users', () => {
     expect(res.body.Resources[0]).toMatchObject({ id: created.id, active: false });
   });
 
+  test('an accented userName is found however its accent is encoded (the IdP looks it up before creating it)', async () => {
+    const decomposed = 'jose\u0301@example.com';
+    const { body: created } = await t.scim.post('/Users', userBody(decomposed)).expect(201);
+    for (const written of [decomposed, 'jos\u00e9@example.com', 'JOSE\u0301@EXAMPLE.COM']) {
+      for (const filter of [`userName eq "${written}"`, `emails.value eq "${written}"`, `userName sw "${written.slice(0, 5)}"`]) {
+        const res = await t.scim.get('/Users').query({ filter }).expect(200);
+        expect(res.body.Resources.map((u: { id: string }) => u.id)).toEqual([created.id]);
+      }
+    }
+    const group = await t.scim.post('/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Cafe\u0301 team' }).expect(201);
+    const groups = await t.scim.get('/Groups').query({ filter: 'displayName eq "Cafe\u0301 team"' }).expect(200);
+    expect(groups.body.Resources.map((g: { id: string }) => g.id)).toEqual([group.body.id]);
+  });
+
   test('a filter that matches nothing is 200 with totalResults 0; an unknown attribute is 400 invalidFilter', async () => {
     const none = await t.scim.get('/Users').query({ filter: 'userName eq "nobody@example.com"' }).expect(200);
     expect(none.body).toMatchObject({ totalResults: 0, Resources: [] });
