@@ -438,10 +438,17 @@ function dateValue(attr: SimpleAttribute, literal: Literal): Date {
   const match = typeof literal.value === 'string' ? DATE_TIME.exec(literal.text) : null;
   // A time without an offset is read as UTC (JavaScript would read it as local time).
   const date = match ? new Date(match[1] && !match[2] ? `${literal.text}Z` : literal.text) : undefined;
-  if (!date || Number.isNaN(date.getTime())) {
+  if (!date || Number.isNaN(date.getTime()) || !isCalendarDate(literal.text)) {
     throw invalid(`${show(attr.name)} is a dateTime: compare it with a quoted date such as "2024-01-31T00:00:00Z"`);
   }
   return date;
+}
+
+/** JavaScript rolls a day past the month's end over ("2027-02-31" is March 3rd); such a date is not one. */
+function isCalendarDate(text: string): boolean {
+  const [year, month, day = 1] = text.slice(0, 10).split('-').map(Number);
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 
 function unsupportedOp(op: string, name: string, type: AttributeType) {

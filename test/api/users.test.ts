@@ -106,6 +106,13 @@ describe('SCIM /Users', () => {
     expect(groups.body.Resources.map((g: { id: string }) => g.id)).toEqual([group.body.id]);
   });
 
+  test('a date that is not on the calendar is 400 invalidFilter, not read as a later day', async () => {
+    const res = await t.scim.get('/Users').query({ filter: 'meta.created lt "2027-02-31"' });
+    expect(res.status).toBe(400);
+    expect(res.body.scimType).toBe('invalidFilter');
+    await t.scim.get('/Users').query({ filter: 'meta.created lt "2028-02-29"' }).expect(200);
+  });
+
   test('a filter that matches nothing is 200 with totalResults 0; an unknown attribute is 400 invalidFilter', async () => {
     const none = await t.scim.get('/Users').query({ filter: 'userName eq "nobody@example.com"' }).expect(200);
     expect(none.body).toMatchObject({ totalResults: 0, Resources: [] });
