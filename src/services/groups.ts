@@ -212,7 +212,8 @@ export async function updateGroup(
       throw new DomainError('version_mismatch', `the group has changed (version ${current.version}); read it again`);
     }
     const next = await change(current);
-    if (!next) return current;
+    // As for users: no write, and no new version, when nothing changes.
+    if (!next || (next.displayName === current.displayName && next.externalId === current.externalId)) return current;
     const update: Record<string, unknown> = {
       $set: { displayName: next.displayName, displayNameKey: caseKey(next.displayName), lastModified: ctx.now },
       $inc: { version: 1 },

@@ -3,6 +3,7 @@
  * organization and directory connection. Every write is conditional on the version read, so two racing requests
  * never lose an update (DESIGN.md §6).
  */
+import { isDeepStrictEqual } from 'node:util';
 import { v7 as uuidv7 } from 'uuid';
 import type { Query, Sort, Store } from '../store/port';
 import { DuplicateKeyError } from '../store/port';
@@ -122,6 +123,9 @@ export async function createUser(store: Store, ctx: RequestContext, org: Organiz
   return completeEffects(store, ctx, org, doc);
 }
 
+/** The enterprise extension as stored: an empty one is none. */
+const emptyAsNone = (enterprise: UserAttributes['enterprise']) => (enterprise && Object.keys(enterprise).length > 0 ? enterprise : undefined);
+
 /** The user with SCIM id `id` visible to this connection, or `null`. */
 export function getUser(store: Store, ctx: RequestContext, id: string): Promise<UserDoc | null> {
   return store.users.findOne({ _id: id, ...userScope(ctx) });
@@ -157,8 +161,11 @@ export async function updateUser(
     if (!next) return current;
     // A replacement that leaves `active` out does not (de)provision anybody by omission.
     if (next.scim.active === undefined && current.scim.active !== undefined) next.scim.active = current.scim.active;
-    const set: Record<string, unknown> = { scim: next.scim, ...derivedFields(next), lastModified: ctx.now };
     const desired = next.scim.active !== false;
+    // A change that changes nothing (a PUT of the user as read, a PATCH of the write-only password) writes nothing:
+    // no new version, so an IdP holding the ETag is not refused with 412 for nothing (RFC 7644 §3.14).
+    if (isDeepStrictEqual(next.scim, current.scim) && isDeepStrictEqual(emptyAsNone(next.enterprise), emptyAsNone(current.enterprise))) return current;
+    const set: Record<string, unknown> = { scim: next.scim, ...derivedFields(next), lastModified: ctx.now };
     if (desired !== (current.scim.active !== false)) {
       const state = stateOf(current);
       const decision = desired ? decideProvision(state, await isEntitled(store, org, current)) : decideDeprovision(state, org);

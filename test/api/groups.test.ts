@@ -129,6 +129,8 @@ describe('SCIM /Groups', () => {
     const second = await t.scim.put(`/Groups/${group.id}`, body).expect(200);
     expect(first.body.members.map((m: { value: string }) => m.value).sort()).toEqual([ids[1], ids[2]].sort());
     expect(second.body.members).toHaveLength(2);
+    expect(first.headers.etag).not.toBe(group.meta.version);
+    expect(second.headers.etag).toBe(first.headers.etag);
   });
 
   test('concurrent PATCHes adding different members all land', async () => {

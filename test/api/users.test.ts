@@ -185,6 +185,21 @@ describe('SCIM /Users', () => {
     expect(await t.store.users.count({})).toBe(1);
   });
 
+  test('a PUT of the user as read, a PATCH of the password and a remove of active change nothing: same ETag and lastModified', async () => {
+    const { body: created } = await t.scim.post('/Users', userBody('same@example.com', { title: 'Engineer' })).expect(201);
+    const { meta, ...asRead } = (await t.scim.get(`/Users/${created.id}`).expect(200)).body;
+    const put = await t.scim.put(`/Users/${created.id}`, { ...asRead, meta }).expect(200);
+    expect(put.headers.etag).toBe(meta.version);
+    expect(put.body.meta.lastModified).toBe(meta.lastModified);
+    for (const operation of [{ op: 'replace', path: 'password', value: 'n3w-Secret' }, { op: 'remove', path: 'active' }]) {
+      const patched = await t.scim.patch(`/Users/${created.id}`, patchBody(operation)).expect(200);
+      expect(patched.headers.etag).toBe(meta.version);
+    }
+    // A real change still moves it.
+    const changed = await t.scim.put(`/Users/${created.id}`, { ...asRead, title: 'Manager' }).expect(200);
+    expect(changed.headers.etag).not.toBe(meta.version);
+  });
+
   test('If-Match with a stale version is 412 and changes nothing; with the current version it succeeds', async () => {
     const { body: created } = await t.scim.post('/Users', userBody('ada@example.com'));
     const stale = await t.scim.patch(`/Users/${created.id}`, patchBody({ op: 'replace', path: 'title', value: 'X' })).set('If-Match', 'W/"7"');
