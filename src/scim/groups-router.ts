@@ -13,7 +13,8 @@ import { badRequest, notFound, refusedValue, ScimError } from './errors';
 import { etagOf, renderGroup } from './render';
 import { applySelection, isSelected, type AttributeSelection } from './selection';
 import { baseUrlOf, contextOf, ifMatchVersion, listParamsOf, searchParamsOf } from './request';
-import { coerceInbound, CORE_GROUP, groupSchema } from './schema';
+import { coerceInbound, CORE_GROUP, definitionOf, groupSchema } from './schema';
+import { canonicalOperations, type PatchOperation } from './patch-paths';
 import { guardPatchPath } from './guards';
 import { methodNotAllowed } from '../http/error-handler';
 import { resourceEndpoints, type ResourceType } from './resource-endpoints';
@@ -77,12 +78,6 @@ function memberIdsOfFilter(filter: string, index: number): string[] {
     if (keys.length !== 1 || keys[0] !== 'value' || !Array.isArray(expr) || expr[0] !== 'eq' || typeof expr[1] !== 'string') throw invalid();
     return expr[1];
   });
-}
-
-interface PatchOperation {
-  op: string;
-  path?: string;
-  value?: unknown;
 }
 
 /** Renders groups, loading members only when `members` will be shown (also used by `/.search`). */
@@ -203,22 +198,22 @@ export function groupsRouter({ store, publicUrl, unknownMembers = 'reject' }: Sc
           attributeOps.push(operation);
         }
         const base = baseUrlOf(req, publicUrl);
-        const attrPatch = attributeOps.length > 0 ? new SCIMMY.Messages.PatchOp({ schemas: patch.schemas, Operations: attributeOps as never }) : undefined;
         const patchAttributes = async (current: GroupDoc) => {
           const GroupSchema = groupSchema();
           const { meta: _m, ...resource } = renderGroup(current, base);
+          const operations = canonicalOperations(definitionOf(GroupSchema), resource, attributeOps);
           let patched: unknown;
           try {
-            patched = await attrPatch!.apply(new GroupSchema(resource, 'out') as never);
+            patched = await new SCIMMY.Messages.PatchOp({ schemas: patch.schemas, Operations: operations as never }).apply(new GroupSchema(resource, 'out') as never);
           } catch (error) {
             throw refusedValue(error);
           }
           return patched ? coerceGroup(JSON.parse(JSON.stringify(patched))).attrs : undefined;
         };
-        if (attrPatch) await patchAttributes(group);
+        if (attributeOps.length > 0) await patchAttributes(group);
         let membershipChanged = 0;
         for (const change of memberChanges) membershipChanged += await change();
-        if (attrPatch) {
+        if (attributeOps.length > 0) {
           const updated = await groups.updateGroup(store, ctx, group._id, patchAttributes);
           if (!updated) throw notFound(`Group ${req.params.id} not found`);
           group = updated;

@@ -116,6 +116,9 @@ export function coerceInbound(schema: object, body: Record<string, unknown>): Re
   return JSON.parse(JSON.stringify(coerceResource(definition, body, 'in'))) as Record<string, unknown>;
 }
 
+/** The scimmy schema definition behind a schema class (its attributes and extensions). */
+export const definitionOf = (schema: object): object => (schema as { definition: object }).definition;
+
 /** scimmy's User schema class with both extensions; `new UserSchema(body, "in")` validates and coerces a request. */
 export const userSchema = () => SCIMMY.Resources.User.schema as unknown as new (data: unknown, direction?: string) => Record<string, unknown>;
 /** scimmy's Group schema class. */

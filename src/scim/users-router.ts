@@ -11,7 +11,8 @@ import { badRequest, notFound, refusedValue, ScimError } from './errors';
 import { renderUser, etagOf } from './render';
 import { applySelection, isSelected, type AttributeSelection } from './selection';
 import { baseUrlOf, contextOf, ifMatchVersion, listParamsOf, searchParamsOf } from './request';
-import { coerceInbound, CORE_USER, ENTERPRISE_USER, LIFECYCLE_USER, userSchema } from './schema';
+import { coerceInbound, CORE_USER, definitionOf, ENTERPRISE_USER, LIFECYCLE_USER, userSchema } from './schema';
+import { canonicalOperations, type PatchOperation } from './patch-paths';
 import { guardPatchPath } from './guards';
 import { methodNotAllowed } from '../http/error-handler';
 import { resourceEndpoints, type ResourceType } from './resource-endpoints';
@@ -170,10 +171,12 @@ export function usersRouter({ store, publicUrl, userPatchResponse = 'resource' }
             }
             const UserSchema = userSchema();
             const { meta: _m, ...resource } = renderUser(current, base);
-            // Entra quirks that depend on the stored user (quirks.ts): manager[value eq …] removal, filtered-path upserts.
-            const operations = managerValueFilter(resource, patch.Operations);
-            if (operations.length === 0) return undefined;
-            const effective = operations === patch.Operations ? patch : new SCIMMY.Messages.PatchOp({ schemas: patch.schemas, Operations: operations as never });
+            // Entra quirks that depend on the stored user (quirks.ts): manager[value eq …] removal, filtered-path upserts;
+            // then the spelling scimmy applies (patch-paths.ts).
+            const quirked = managerValueFilter(resource, patch.Operations);
+            if (quirked.length === 0) return undefined;
+            const operations = canonicalOperations(definitionOf(UserSchema), resource, quirked as PatchOperation[]);
+            const effective = new SCIMMY.Messages.PatchOp({ schemas: patch.schemas, Operations: operations as never });
             let patched: unknown;
             try {
               patched = await effective.apply(new UserSchema(filteredPathUpserts(resource, operations), 'out') as never);

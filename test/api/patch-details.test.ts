@@ -5,6 +5,9 @@
  */
 import { makeTestApp, patchBody, userBody, type TestApp } from '../helpers/app';
 
+const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+
 describe('PATCH /Users details', () => {
   let t: TestApp;
   let id: string;
@@ -34,5 +37,53 @@ describe('PATCH /Users details', () => {
       expect(res.body.scimType).toBe('invalidValue');
     }
     expect(await user()).toEqual(before);
+  });
+
+  test('attribute names in paths, filters and pathless values are matched in any letter case (RFC 7643 §2.1)', async () => {
+    const patch = (...operations: object[]) => t.scim.patch(`/Users/${id}`, patchBody(...operations)).expect(200);
+    await patch({ op: 'replace', path: 'TITLE', value: 'Manager' }, { op: 'replace', path: 'name.GivenName', value: 'Augusta' });
+    await patch({ op: 'replace', path: 'Emails[Type eq "home"].Value', value: 'augusta@home.test' });
+    await patch({ op: 'replace', value: { NickName: 'Gus', NAME: { FamilyName: 'King' } } });
+    const after = await user();
+    expect(after).toMatchObject({ title: 'Manager', nickName: 'Gus', name: { givenName: 'Augusta', familyName: 'King' } });
+    expect(after.emails).toEqual([
+      { value: 'ada@example.com', type: 'work', primary: true },
+      { value: 'augusta@home.test', type: 'home' },
+    ]);
+  });
+
+  test('value filters compare case-insensitive sub-attributes without regard to case (emails value and type)', async () => {
+    await t.scim.patch(`/Users/${id}`, patchBody({ op: 'replace', path: 'emails[type eq "WORK"].value', value: 'ada@work.test' })).expect(200);
+    await t.scim.patch(`/Users/${id}`, patchBody({ op: 'remove', path: 'emails[value eq "ADA@HOME.TEST"]' })).expect(200);
+    expect((await user()).emails).toEqual([{ value: 'ada@work.test', type: 'work', primary: true }]);
+  });
+
+  test('URN-qualified paths: core sub-attributes, extension sub-attributes, and the whole extension removed', async () => {
+    await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', path: `${ENTERPRISE}:manager`, value: { value: 'm1' } }, { op: 'add', path: `${ENTERPRISE}:department`, value: 'R&D' })).expect(200);
+    await t.scim.patch(`/Users/${id}`, patchBody({ op: 'replace', path: `${ENTERPRISE}:manager.value`, value: 'm2' }, { op: 'replace', path: `${CORE}:name.familyName`, value: 'Byron' })).expect(200);
+    const patched = await user();
+    expect(patched[ENTERPRISE]).toEqual({ department: 'R&D', manager: { value: 'm2' } });
+    expect(patched.name).toEqual({ givenName: 'Ada', familyName: 'Byron' });
+    await t.scim.patch(`/Users/${id}`, patchBody({ op: 'remove', path: ENTERPRISE })).expect(200);
+    expect((await user())[ENTERPRISE]).toBeUndefined();
+  });
+
+  test('replace of a complex attribute by path keeps the sub-attributes the value leaves out (RFC 7644 §3.5.2.3)', async () => {
+    await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', path: `${ENTERPRISE}:manager`, value: { value: 'm1', displayName: 'Grace' } })).expect(200);
+    await t.scim.patch(`/Users/${id}`, patchBody({ op: 'replace', path: 'name', value: { givenName: 'Augusta' } }, { op: 'replace', path: `${ENTERPRISE}:manager`, value: { value: 'm2' } })).expect(200);
+    const after = await user();
+    expect(after.name).toEqual({ givenName: 'Augusta', familyName: 'Lovelace' });
+    expect(after[ENTERPRISE].manager).toEqual({ value: 'm2', displayName: 'Grace' });
+  });
+});
+
+describe('PATCH /Groups details', () => {
+  test('displayName is matched in any letter case, by path and in a pathless value', async () => {
+    const t = await makeTestApp();
+    const { body: group } = await t.scim.post('/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Eng' }).expect(201);
+    await t.scim.patch(`/Groups/${group.id}`, patchBody({ op: 'replace', path: 'DisplayName', value: 'Engineering' })).expect(204);
+    expect((await t.scim.get(`/Groups/${group.id}`)).body.displayName).toBe('Engineering');
+    await t.scim.patch(`/Groups/${group.id}`, patchBody({ op: 'replace', value: { DISPLAYNAME: 'R&D' } })).expect(204);
+    expect((await t.scim.get(`/Groups/${group.id}`)).body.displayName).toBe('R&D');
   });
 });

@@ -1,0 +1,171 @@
+/**
+ * PATCH operations put in the spelling scimmy's PatchOp can apply (RFC 7644 §3.5.2), before it applies them. scimmy
+ * finds an attribute in any letter case but then reads and writes the resource under the name as written, compares
+ * value filters exactly, replaces a complex attribute named by a path as a whole, and walks a URN path's dotted
+ * version as if it were a sub-attribute. So, against the schema and the stored resource:
+ *
+ * - attribute and sub-attribute names, in paths, filters and values, take the schema's spelling (RFC 7643 §2.1:
+ *   names are case-insensitive): `NAME.GIVENNAME` → `name.givenName`;
+ * - the core schema's URN prefix is dropped (scimmy walks `urn:…:core:2.0:User:name` as one name):
+ *   `urn:…:core:2.0:User:name.familyName` → `name.familyName`; removing a whole extension removes each of its
+ *   attributes (scimmy fails on the extension itself);
+ * - in a value filter `sub eq "text"` on a case-insensitive sub-attribute (RFC 7643 §2.2), the text takes the
+ *   spelling of the stored value it equals, or of the canonical value it names: `emails[type eq "Work"]` finds the
+ *   `work` email;
+ * - a `replace` of a single value by path (an attribute, a sub-attribute, a complex attribute or an extension) sets
+ *   it as scimmy's `add` does: a complex one keeps the sub-attributes the value leaves out (RFC 7644 §3.5.2.3),
+ *   which scimmy's `replace` (remove, then add) drops.
+ *
+ * Anything not understood is left as written, for scimmy to accept or refuse.
+ */
+
+type Json = Record<string, unknown>;
+
+interface AttributeLike {
+  name: string;
+  type: string;
+  config: { multiValued?: boolean; caseExact?: boolean; canonicalValues?: unknown };
+  subAttributes?: AttributeLike[];
+}
+
+interface DefinitionLike {
+  id: string;
+  attributes: unknown[];
+}
+
+export interface PatchOperation {
+  op: string;
+  path?: string;
+  value?: unknown;
+}
+
+const isDefinition = (a: unknown): a is DefinitionLike => typeof (a as DefinitionLike).id === 'string' && Array.isArray((a as DefinitionLike).attributes);
+const attributesOf = (definition: DefinitionLike) => definition.attributes.filter((a): a is AttributeLike => !isDefinition(a));
+const named = <T extends { name: string }>(list: readonly T[] | undefined, name: string) => list?.find((a) => a.name.toLowerCase() === name.toLowerCase());
+
+/** An attribute path: `[urn:…:]attr[.sub]` or `[urn:…:]attr[filter][.sub]`. */
+const PATH = /^(?<attr>[A-Za-z$][\w$-]*)(?:\.(?<sub>[A-Za-z$][\w$-]*))?(?:\[(?<filter>.*)\](?:\.(?<filteredSub>[A-Za-z$][\w$-]*))?)?$/s;
+/** A value filter that is one equality: `sub eq "text"`. */
+const EQUALITY = /^\s*(?<sub>[A-Za-z$][\w$-]*)\s+eq\s+"(?<text>(?:[^"\\]|\\.)*)"\s*$/is;
+/** Names followed by an operator, outside quoted text, in a value filter. */
+const FILTER_NAME = /([A-Za-z$][\w$-]*)(?=\s+(?:eq|ne|co|sw|ew|gt|lt|ge|le|pr)\b)/gi;
+
+const fold = (text: string) => text.normalize('NFC').toLowerCase();
+
+export function canonicalOperations(definition: object, resource: Json, operations: readonly PatchOperation[]): PatchOperation[] {
+  const schema = definition as DefinitionLike;
+  return operations.flatMap((operation) => canonicalOperation(schema, resource, operation));
+}
+
+function canonicalOperation(schema: DefinitionLike, resource: Json, operation: PatchOperation): PatchOperation | PatchOperation[] {
+  const op = typeof operation.op === 'string' ? operation.op.toLowerCase() : operation.op;
+  if (typeof operation.path !== 'string') {
+    // A pathless value names attributes by its keys.
+    if (operation.value === null || typeof operation.value !== 'object' || Array.isArray(operation.value)) return operation;
+    return { ...operation, value: canonicalTopLevel(schema, operation.value as Json) };
+  }
+  const path = operation.path.trim();
+  const extension = schema.attributes.filter(isDefinition).find((e) => path.toLowerCase() === e.id.toLowerCase() || path.toLowerCase().startsWith(`${e.id.toLowerCase()}:`));
+  let owner: DefinitionLike = schema;
+  let rest = path;
+  let prefix = '';
+  if (extension) {
+    if (path.length === extension.id.length) {
+      if (op === 'remove') return Object.keys((resource[extension.id] as Json | undefined) ?? {}).map((name) => ({ ...operation, path: `${extension.id}:${name}` }));
+      // The whole extension: like a complex attribute.
+      const value = isObject(operation.value) ? canonicalKeys(attributesOf(extension), operation.value) : operation.value;
+      return { ...operation, op: op === 'replace' && isObject(value) ? 'add' : operation.op, path: extension.id, value };
+    }
+    owner = extension;
+    rest = path.slice(extension.id.length + 1);
+    prefix = `${extension.id}:`;
+  } else if (path.toLowerCase().startsWith(`${schema.id.toLowerCase()}:`)) {
+    rest = path.slice(schema.id.length + 1);
+  } else if (path.toLowerCase().startsWith('urn:')) {
+    return operation;
+  }
+  const match = PATH.exec(rest);
+  const attribute = match ? named(attributesOf(owner), match.groups!.attr) : undefined;
+  if (!match || !attribute) return operation;
+  const { sub, filter, filteredSub } = match.groups!;
+  const subAttribute = sub === undefined ? undefined : named(attribute.subAttributes, sub);
+  const filteredAttribute = filteredSub === undefined ? undefined : named(attribute.subAttributes, filteredSub);
+  if ((sub !== undefined && !subAttribute) || (filteredSub !== undefined && !filteredAttribute)) return operation;
+  const stored = (extension ? (resource[extension.id] as Json | undefined)?.[attribute.name] : resource[attribute.name]) as unknown;
+  let canonical = prefix + attribute.name;
+  if (subAttribute) canonical += `.${subAttribute.name}`;
+  if (filter !== undefined) canonical += `[${canonicalFilter(attribute, filter, stored)}]`;
+  if (filteredAttribute) canonical += `.${filteredAttribute.name}`;
+  const target = filteredAttribute ?? subAttribute ?? attribute;
+  const value = target === attribute && attribute.type === 'complex' ? canonicalComplexValue(attribute, operation.value) : operation.value;
+  // A single value replaced by path is set as `add` sets it: scimmy's replace removes first, which drops a complex
+  // attribute's other sub-attributes (RFC 7644 §3.5.2.3 keeps them) and, when the one it replaces was the last,
+  // the complex attribute itself, so the add that follows finds no target.
+  const set = op === 'replace' && filter === undefined && !target.config.multiValued && value !== null && value !== undefined && (target.type !== 'complex' || isObject(value));
+  return { ...operation, op: set ? 'add' : operation.op, path: canonical, value };
+}
+
+/** A pathless value: attributes of the schema and whole extensions, by any spelling. */
+function canonicalTopLevel(schema: DefinitionLike, value: Json): Json {
+  const extensions = schema.attributes.filter(isDefinition);
+  const out: Json = {};
+  for (const [key, v] of Object.entries(value)) {
+    const extension = extensions.find((e) => e.id.toLowerCase() === key.toLowerCase());
+    if (extension) {
+      out[extension.id] = isObject(v) ? canonicalKeys(attributesOf(extension), v) : v;
+      continue;
+    }
+    const attribute = named(attributesOf(schema), key);
+    out[attribute?.name ?? key] = attribute?.type === 'complex' ? canonicalComplexValue(attribute, v) : v;
+  }
+  return out;
+}
+
+/** Keys of an object named after `attributes`, each complex one's own keys too. */
+function canonicalKeys(attributes: readonly AttributeLike[], value: Json): Json {
+  const out: Json = {};
+  for (const [key, v] of Object.entries(value)) {
+    const attribute = named(attributes, key);
+    out[attribute?.name ?? key] = attribute?.type === 'complex' ? canonicalComplexValue(attribute, v) : v;
+  }
+  return out;
+}
+
+/** A complex attribute's value (or each of a collection's values) with its sub-attributes' spelling. */
+function canonicalComplexValue(attribute: AttributeLike, value: unknown): unknown {
+  const subs = attribute.subAttributes ?? [];
+  if (Array.isArray(value)) return value.map((v) => (isObject(v) ? canonicalKeys(subs, v) : v));
+  return isObject(value) ? canonicalKeys(subs, value) : value;
+}
+
+/**
+ * A value filter with its sub-attribute names spelled as the schema does (quoted text untouched) and, when it is one
+ * equality on a case-insensitive sub-attribute, the text spelled as the stored or canonical value it equals.
+ */
+function canonicalFilter(attribute: AttributeLike, filter: string, stored: unknown): string {
+  const subs = attribute.subAttributes ?? [];
+  // Quoted strings alternate with the rest: names are only looked for outside them.
+  const spelled = filter
+    .split(/("(?:[^"\\]|\\.)*")/s)
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(FILTER_NAME, (name) => named(subs, name)?.name ?? name)))
+    .join('');
+  const equality = EQUALITY.exec(spelled);
+  if (!equality) return spelled;
+  const sub = named(subs, equality.groups!.sub);
+  if (!sub || sub.type !== 'string' || sub.config.caseExact) return spelled;
+  let text: string;
+  try {
+    text = JSON.parse(`"${equality.groups!.text}"`) as string;
+  } catch {
+    return spelled;
+  }
+  const wanted = fold(text);
+  const values = Array.isArray(stored) ? stored.map((element) => (isObject(element) ? element[sub.name] : undefined)) : [];
+  const canonicalValues = Array.isArray(sub.config.canonicalValues) ? (sub.config.canonicalValues as unknown[]) : [];
+  const same = [...values, ...canonicalValues].find((v): v is string => typeof v === 'string' && fold(v) === wanted);
+  return same === undefined || same === text ? spelled : `${sub.name} eq ${JSON.stringify(same)}`;
+}
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
