@@ -2,13 +2,12 @@
  * IdP quirks, normalised before scimmy sees a request (STYLE.md habit 9). One function per deviation, each with
  * the payload before and after; each leaves a well-formed RFC request exactly as it was.
  */
+import { WITH_PRIMARY } from './primary';
 
 const BOOLEAN_STRING = /^(true|false)$/i;
 const toBoolean = (value: unknown) => (typeof value === 'string' && BOOLEAN_STRING.test(value) ? value.toLowerCase() === 'true' : value);
 const ACTIVE_PATH = /^(urn:ietf:params:scim:schemas:core:2\.0:User:)?active$/i;
 const PRIMARY_PATH = /\.primary$/i;
-/** Multi-valued complex User attributes whose elements carry a boolean `primary`. */
-const WITH_PRIMARY = ['emails', 'phoneNumbers', 'ims', 'photos', 'addresses', 'entitlements', 'roles', 'x509Certificates'];
 
 /**
  * Entra ID sends booleans as strings (IDP-BEHAVIOR.md E18, E38, E39):

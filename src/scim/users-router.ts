@@ -13,6 +13,7 @@ import { applySelection, isSelected, type AttributeSelection } from './selection
 import { baseUrlOf, contextOf, ifMatchVersion, listParamsOf, searchParamsOf } from './request';
 import { coerceInbound, CORE_USER, definitionOf, ENTERPRISE_USER, LIFECYCLE_USER, userSchema } from './schema';
 import { canonicalOperations, type PatchOperation } from './patch-paths';
+import { assertOnePrimary, primaryAfterPatch } from './primary';
 import { guardPatchPath } from './guards';
 import { methodNotAllowed } from '../http/error-handler';
 import { resourceEndpoints, type ResourceType } from './resource-endpoints';
@@ -50,6 +51,7 @@ export function coerceUser(body: unknown): UserAttributes {
   if (typeof scim.userName !== 'string' || scim.userName.trim() === '') {
     throw badRequest('invalidValue', 'userName is required');
   }
+  assertOnePrimary(scim);
   const ent = enterprise && typeof enterprise === 'object' && Object.keys(enterprise).length > 0 ? (enterprise as Record<string, unknown>) : undefined;
   return { scim: scim as UserAttributes['scim'], enterprise: ent };
 }
@@ -183,7 +185,7 @@ export function usersRouter({ store, publicUrl, userPatchResponse = 'resource' }
             } catch (error) {
               throw refusedValue(error);
             }
-            return patched ? coerceUser(JSON.parse(JSON.stringify(patched))) : undefined;
+            return patched ? coerceUser(primaryAfterPatch(resource, JSON.parse(JSON.stringify(patched)))) : undefined;
           },
           ifMatchVersion(req),
         );

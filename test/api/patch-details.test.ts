@@ -68,6 +68,22 @@ describe('PATCH /Users details', () => {
     expect((await user())[ENTERPRISE]).toBeUndefined();
   });
 
+  test('a value made primary takes primary from the others (RFC 7644 §3.5.2); a POST or PUT with two is 400', async () => {
+    const primaries = async () => (await user()).emails.filter((e: { primary?: boolean }) => e.primary).map((e: { value: string }) => e.value);
+    await t.scim.patch(`/Users/${id}`, patchBody({ op: 'replace', path: 'emails[type eq "home"].primary', value: true })).expect(200);
+    expect(await primaries()).toEqual(['Ada@Home.test']);
+    await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', path: 'emails', value: [{ value: 'ada@other.test', type: 'other', primary: true }] })).expect(200);
+    expect(await primaries()).toEqual(['ada@other.test']);
+    const two = [
+      { value: 'a@example.com', primary: true },
+      { value: 'b@example.com', primary: true },
+    ];
+    const post = await t.scim.post('/Users', userBody('two@example.com', { emails: two }));
+    expect(post.status).toBe(400);
+    expect(post.body.scimType).toBe('invalidValue');
+    expect((await t.scim.put(`/Users/${id}`, userBody('ada@example.com', { emails: two }))).status).toBe(400);
+  });
+
   test('replace of a complex attribute by path keeps the sub-attributes the value leaves out (RFC 7644 §3.5.2.3)', async () => {
     await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', path: `${ENTERPRISE}:manager`, value: { value: 'm1', displayName: 'Grace' } })).expect(200);
     await t.scim.patch(`/Users/${id}`, patchBody({ op: 'replace', path: 'name', value: { givenName: 'Augusta' } }, { op: 'replace', path: `${ENTERPRISE}:manager`, value: { value: 'm2' } })).expect(200);
