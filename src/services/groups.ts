@@ -12,6 +12,7 @@ import { DomainError } from '../domain/errors';
 import type { RequestContext } from './context';
 import { caseKey, userScope } from './users';
 import { reevaluateLicenses } from './lifecycle';
+import { bootstrapConnectionId } from './organizations';
 
 export interface GroupAttributes {
   displayName: string;
@@ -35,7 +36,8 @@ export interface MemberInput {
 
 const MAX_WRITE_ATTEMPTS = 5;
 
-export const groupScope = (ctx: RequestContext): Query => ({ orgId: ctx.orgId });
+/** Groups, like users, belong to the directory connection that provisioned them (tenant isolation). */
+export const groupScope = (ctx: RequestContext): Query => ({ orgId: ctx.orgId, connectionId: ctx.connectionId });
 const membershipId = (groupId: string, value: string) => `${groupId}:${value}`;
 
 function conflict(displayName: string): DomainError {
@@ -78,10 +80,12 @@ export async function resolveMembers(store: Store, ctx: RequestContext, members:
 }
 
 export async function createGroup(store: Store, ctx: RequestContext, attrs: GroupAttributes, members: MemberInput[], options: MemberOptions = {}): Promise<GroupDoc> {
+  if (ctx.connectionId === undefined) throw new Error('a group is created through a directory connection');
   const resolved = await resolveMembers(store, ctx, members, options);
   const doc: GroupDoc = {
     _id: uuidv7(),
     orgId: ctx.orgId,
+    connectionId: ctx.connectionId,
     version: 1,
     created: ctx.now,
     lastModified: ctx.now,
@@ -240,6 +244,14 @@ export async function updateGroup(
     if (ifMatchVersion !== undefined) throw new DomainError('version_mismatch', 'the group changed while this request was applied');
   }
   throw new DomainError('version_mismatch', 'the group is being changed by other requests; retry');
+}
+
+/**
+ * Groups stored before groups belonged to a directory connection have none; they go to the organization's bootstrap
+ * connection, the one most organizations had. Run at start-up; returns how many were adopted.
+ */
+export function adoptUnscopedGroups(store: Store, orgId: string): Promise<number> {
+  return store.groups.updateMany({ orgId, connectionId: { $exists: false } }, { $set: { connectionId: bootstrapConnectionId(orgId) } });
 }
 
 /** Deletes the group and its memberships; `false` when it does not exist. */

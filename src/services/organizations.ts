@@ -45,13 +45,16 @@ export async function ensureOrganization(store: Store, settings: OrgSettings, ss
   return updated ?? existing;
 }
 
+/** The directory connection of the bootstrap SCIM token (`SCIM_BOOTSTRAP_TOKEN`). */
+export const bootstrapConnectionId = (orgId: string) => `${orgId}:bootstrap`;
+
 /** Applies the bootstrap settings of `config`, when any token is configured. */
 export async function bootstrap(store: Store, config: Config): Promise<OrganizationDoc | undefined> {
   const { scimToken, adminToken, ssoSecret, org } = config.bootstrap;
   if (!scimToken && !adminToken) return undefined;
   const organization = await ensureOrganization(store, org, ssoSecret);
   if (scimToken) {
-    await storeToken(store, scimToken, { orgId: organization._id, kind: 'scim', connectionId: `${organization._id}:bootstrap` });
+    await storeToken(store, scimToken, { orgId: organization._id, kind: 'scim', connectionId: bootstrapConnectionId(organization._id) });
   }
   if (adminToken) await storeToken(store, adminToken, { orgId: organization._id, kind: 'admin' });
   return organization;

@@ -150,11 +150,13 @@ export interface WorkspaceDoc {
 export interface GroupDoc {
   _id: string;
   orgId: string;
+  /** The directory connection whose token created the group: only it sees and changes the group. */
+  connectionId: string;
   version: number;
   created: Date;
   lastModified: Date;
   displayName: string;
-  /** Lower-cased `displayName`, for `displayName eq` and uniqueness per organization. */
+  /** Folded `displayName` (caseKey), for `displayName eq` and uniqueness per directory connection. */
   displayNameKey: string;
   externalId?: string;
 }

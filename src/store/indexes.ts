@@ -25,8 +25,8 @@ export const INDEXES: Record<string, IndexSpec[]> = {
     { fields: { orgId: 1, 'lifecycle.accountStatus': 1 } },
   ],
   groups: [
-    { fields: { orgId: 1, displayNameKey: 1 }, unique: true },
-    { fields: { orgId: 1, externalId: 1 } },
+    { fields: { orgId: 1, connectionId: 1, displayNameKey: 1 }, unique: true },
+    { fields: { orgId: 1, connectionId: 1, externalId: 1 } },
   ],
   memberships: [
     { fields: { orgId: 1, groupId: 1 } },

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { ADMIN_TOKEN, makeTestApp, patchBody, scimClient, userBody, type TestApp } from '../helpers/app';
+import { adoptUnscopedGroups } from '../../src/services/groups';
 
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const groupBody = (displayName: string, members: object[] = [], extra: object = {}) => ({ schemas: [GROUP], displayName, members, ...extra });
@@ -145,6 +146,40 @@ describe('SCIM /Groups', () => {
     await t.scim.get(`/Groups/${group.id}`).expect(404);
     await t.scim.delete(`/Groups/${group.id}`).expect(404);
     expect((await t.scim.get(`/Users/${ids[0]}`)).body.groups).toEqual([]);
+  });
+});
+
+describe('groups belong to the directory connection that provisioned them', () => {
+  test('another connection of the organization neither sees nor changes them, and may use the same names', async () => {
+    const t = await makeTestApp();
+    const alice = (await t.scim.post('/Users', userBody('alice@example.com')).expect(201)).body.id;
+    const { body: group } = await t.scim.post('/Groups', groupBody('Admins', [{ value: alice }])).expect(201);
+    const connection = await request(t.app).post('/admin/api/connections').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({ label: 'second IdP' }).expect(201);
+    const other = scimClient(t.app, connection.body.token);
+    expect((await other.get('/Groups').expect(200)).body.totalResults).toBe(0);
+    expect((await other.get('/Groups').query({ filter: 'displayName eq "Admins"' }).expect(200)).body.totalResults).toBe(0);
+    await other.get(`/Groups/${group.id}`).expect(404);
+    await other.patch(`/Groups/${group.id}`, patchBody({ op: 'remove', path: 'members' })).expect(404);
+    await other.put(`/Groups/${group.id}`, groupBody('Admins')).expect(404);
+    await other.delete(`/Groups/${group.id}`).expect(404);
+    const search = await request(t.app).post('/scim/v2/.search').set('Authorization', `Bearer ${connection.body.token}`).send({ schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'] });
+    expect(search.body.totalResults).toBe(0);
+    // Its own group of the same name, which cannot take the first connection's group as a member either.
+    const { body: own } = await other.post('/Groups', groupBody('Admins')).expect(201);
+    expect((await other.post('/Groups', groupBody('Outer', [{ value: group.id }]))).status).toBe(400);
+    await other.post('/Groups', groupBody('ADMINS')).expect(409);
+    expect((await t.scim.get(`/Groups/${group.id}`).expect(200)).body.members.map((m: { value: string }) => m.value)).toEqual([alice]);
+    expect(own.id).not.toBe(group.id);
+  });
+
+  test('groups stored before connections owned groups are given to the bootstrap connection at start-up', async () => {
+    const t = await makeTestApp();
+    const now = new Date();
+    await t.store.groups.insertOne({ _id: 'legacy', orgId: t.org._id, version: 1, created: now, lastModified: now, displayName: 'Old', displayNameKey: 'old' } as never);
+    await t.scim.get('/Groups/legacy').expect(404);
+    expect(await adoptUnscopedGroups(t.store, t.org._id)).toBe(1);
+    expect((await t.scim.get('/Groups/legacy').expect(200)).body.displayName).toBe('Old');
+    expect(await adoptUnscopedGroups(t.store, t.org._id)).toBe(0);
   });
 });
 

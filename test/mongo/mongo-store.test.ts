@@ -68,7 +68,7 @@ if (!baseUri) {
           ]),
         );
         const groups = await connection.db!.collection('groups').indexes();
-        expect(groups).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'orgId_1_displayNameKey_1', unique: true })]));
+        expect(groups).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'orgId_1_connectionId_1_displayNameKey_1', unique: true })]));
         const audit = await connection.db!.collection('audit').indexes();
         expect(audit).toEqual(expect.arrayContaining([expect.objectContaining({ key: { orgId: 1, at: -1 } })]));
       } finally {

@@ -323,6 +323,7 @@ describe('groups', () => {
     const group = (id: string, displayName: string, externalId?: string): GroupDoc => ({
       _id: id,
       orgId: ORG,
+      connectionId: 'c1',
       version: 1,
       created: CREATED,
       lastModified: CREATED,

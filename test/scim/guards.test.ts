@@ -167,7 +167,7 @@ describe('protectPrototypes', () => {
     // Ordinary work still functions.
     expect(new SCIMMY.Types.Filter('userName eq "x"')).toHaveLength(1);
     const store = await openEmbeddedStore();
-    await store.groups.insertOne({ _id: 'g', orgId: 'o', version: 1, created: new Date(), lastModified: new Date(), displayName: 'A', displayNameKey: 'a' });
+    await store.groups.insertOne({ _id: 'g', orgId: 'o', connectionId: 'c', version: 1, created: new Date(), lastModified: new Date(), displayName: 'A', displayNameKey: 'a' });
     expect(await store.groups.find({ $and: [translateFilter('Group', 'displayName eq "A"'), { orgId: 'o' }] })).toHaveLength(1);
     const parsed = JSON.parse('{"__proto__": {"x": 1}}') as Record<string, unknown>;
     expect(Object.keys(parsed)).toEqual(['__proto__']);

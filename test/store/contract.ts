@@ -43,7 +43,7 @@ export function makeOrg(id: string, seats = 10, overrides: Partial<OrganizationD
 }
 
 function makeGroup(id: string, displayName: string, orgId = 'org1'): GroupDoc {
-  return { _id: id, orgId, version: 1, created: T0, lastModified: T0, displayName, displayNameKey: displayName.toLowerCase() };
+  return { _id: id, orgId, connectionId: 'c1', version: 1, created: T0, lastModified: T0, displayName, displayNameKey: displayName.toLowerCase() };
 }
 
 function makeMembership(groupId: string, value: string): MembershipDoc {
@@ -375,12 +375,13 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect((await store.users.findOne({ _id: 'u2' }))?.userNameKey).toBe('two');
       });
 
-      test('unique {orgId, displayNameKey} on groups, and a duplicate _id, both raise DuplicateKeyError', async () => {
+      test('unique {orgId, connectionId, displayNameKey} on groups, and a duplicate _id, both raise DuplicateKeyError', async () => {
         await store.groups.insertOne(makeGroup('g1', 'Admins'));
         const byName = await store.groups.insertOne(makeGroup('g2', 'ADMINS')).catch((e: unknown) => e);
         expect(byName).toBeInstanceOf(DuplicateKeyError);
-        expect(byName).toMatchObject({ collection: 'groups', index: 'orgId_1_displayNameKey_1' });
+        expect(byName).toMatchObject({ collection: 'groups', index: 'orgId_1_connectionId_1_displayNameKey_1' });
         await expect(store.groups.insertOne(makeGroup('g3', 'Admins', 'org2'))).resolves.toBeUndefined();
+        await expect(store.groups.insertOne({ ...makeGroup('g4', 'Admins'), connectionId: 'c2' })).resolves.toBeUndefined();
         const byId = await store.groups.insertOne(makeGroup('g1', 'Other')).catch((e: unknown) => e);
         expect(byId).toBeInstanceOf(DuplicateKeyError);
         expect(byId).toMatchObject({ collection: 'groups', index: '_id_' });

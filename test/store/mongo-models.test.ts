@@ -65,7 +65,7 @@ describe('mongoose models', () => {
     expect(userFields).toEqual({ orgId: 1, userNameKey: 1 });
     expect(userOptions).toMatchObject({ unique: true });
     const [groupFields, groupOptions] = models.groups.schema.indexes()[0];
-    expect(groupFields).toEqual({ orgId: 1, displayNameKey: 1 });
+    expect(groupFields).toEqual({ orgId: 1, connectionId: 1, displayNameKey: 1 });
     expect(groupOptions).toMatchObject({ unique: true });
   });
 

@@ -43,7 +43,7 @@ export async function applyPlan(
     try {
       groups.set(userNameKey(displayName), await createGroup(store, context(), { displayName }, []));
     } catch (error) {
-      const existing = await store.groups.findOne({ orgId: org._id, displayNameKey: userNameKey(displayName) });
+      const existing = await store.groups.findOne({ orgId: org._id, connectionId: context().connectionId, displayNameKey: userNameKey(displayName) });
       if (existing) groups.set(existing.displayNameKey, existing);
       else failures.push({ line: 0, reason: `group "${displayName}" could not be created: ${describeError(error)}` });
     }

@@ -118,8 +118,8 @@ export async function planSync(store: Store, org: OrganizationDoc, connectionId:
   for (const row of file.rows) for (const g of row.groups ?? []) if (!groupKeysInFile.has(userNameKey(g))) groupKeysInFile.set(userNameKey(g), g);
   const groupIds = [...new Set(memberships.map((m) => m.groupId))];
   const groupDocs = [
-    ...(await inChunks([...groupKeysInFile.keys()], (keys) => store.groups.find({ orgId: org._id, displayNameKey: { $in: keys } }))),
-    ...(await inChunks(groupIds, (ids) => store.groups.find({ orgId: org._id, _id: { $in: ids } }))),
+    ...(await inChunks([...groupKeysInFile.keys()], (keys) => store.groups.find({ orgId: org._id, connectionId, displayNameKey: { $in: keys } }))),
+    ...(await inChunks(groupIds, (ids) => store.groups.find({ orgId: org._id, connectionId, _id: { $in: ids } }))),
   ];
   const groupsByKey = new Map(groupDocs.map((g) => [g.displayNameKey, g]));
   const groupsById = new Map(groupDocs.map((g) => [g._id, g]));

@@ -149,6 +149,7 @@ function groupSchema(): Schema<GroupDoc> {
     {
       _id: idField,
       orgId: requiredString,
+      connectionId: requiredString,
       version: requiredNumber,
       created: requiredDate,
       lastModified: requiredDate,
