@@ -44,9 +44,13 @@ export interface ListParams {
   excludedAttributes?: unknown;
 }
 
+/** A decimal integer as written in a query string (`-3`, `10`), or a JSON number in a SearchRequest. */
+const DECIMAL_INTEGER = /^\s*[-+]?\d+\s*$/;
+
 function integerParam(name: string, value: unknown, fallback: number): number {
   if (value === undefined || value === '') return fallback;
-  const n = typeof value === 'number' ? value : Number(value);
+  // Number() would also read null, true, [3], " " and "0x10" as numbers.
+  const n = typeof value === 'number' ? value : typeof value === 'string' && DECIMAL_INTEGER.test(value) ? Number(value) : NaN;
   if (!Number.isFinite(n) || !Number.isInteger(n)) {
     throw badRequest('invalidValue', `${name} must be an integer`);
   }

@@ -109,6 +109,21 @@ describe('SCIM root /.search', () => {
     expect(get.status).toBe(405);
   });
 
+  test('startIndex and count must be integers: true, [3], an object, blank and hex are 400 invalidValue', async () => {
+    for (const count of [true, [3], { n: 3 }]) {
+      const res = await t.scim.post('/Users/.search', search({ count }));
+      expect(res.status).toBe(400);
+      expect(res.body.scimType).toBe('invalidValue');
+    }
+    for (const query of [{ count: ' ' }, { count: '0x2' }, { startIndex: '1e1' }, { count: '2.5' }]) {
+      const res = await t.scim.get('/Users').query(query);
+      expect(res.status).toBe(400);
+      expect(res.body.scimType).toBe('invalidValue');
+    }
+    expect((await t.scim.get('/Users').query({ count: '2', startIndex: '-1' }).expect(200)).body.itemsPerPage).toBe(2);
+    expect((await t.scim.post('/Users/.search', search({ count: 2 })).expect(200)).body.itemsPerPage).toBe(2);
+  });
+
   test('the search is scoped to the caller’s organization', async () => {
     const { ensureOrganization } = await import('../../src/services/organizations');
     const { storeToken } = await import('../../src/auth/tokens');
