@@ -57,6 +57,9 @@ export function bearerAuthenticator(store: Store, kind: TokenKind): RequestHandl
     if (req.query && 'access_token' in req.query) {
       return next(new ScimError(401, undefined, 'send the bearer token in the Authorization header, not in the URL'));
     }
+    // RFC 6750 §2.1 allows several spaces after "Bearer"; passport-http-bearer splits on exactly one.
+    const header = req.headers.authorization;
+    if (header?.includes('  ')) req.headers.authorization = header.replace(/^(\S+) +/, '$1 ');
     authenticate(req, res, next);
   };
 }

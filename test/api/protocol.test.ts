@@ -23,6 +23,12 @@ describe('authentication', () => {
     expect(res.body).toEqual({ schemas: [ERROR], status: '401', detail: 'authentication required: send a valid bearer token' });
   });
 
+  test('the scheme is case-insensitive and may be followed by several spaces (RFC 6750 §2.1)', async () => {
+    for (const header of [`bearer ${SCIM_TOKEN}`, `Bearer  ${SCIM_TOKEN}`, `BEARER   ${SCIM_TOKEN}`]) {
+      await request(t.app).get('/scim/v2/Users').set('Authorization', header).expect(200);
+    }
+  });
+
   test('a token in the query string is refused even when it is valid', async () => {
     const res = await request(t.app).get('/scim/v2/Users').query({ access_token: SCIM_TOKEN });
     expect(res.status).toBe(401);
