@@ -262,6 +262,17 @@ export async function deleteGroup(store: Store, ctx: RequestContext, id: string)
   await store.memberships.deleteMany({ orgId: ctx.orgId, groupId: id });
   await relicense(store, ctx, deleted, members);
   // A group may itself be a member of other groups.
-  await store.memberships.deleteMany({ orgId: ctx.orgId, value: id });
+  await dropMemberships(store, ctx, id);
   return true;
+}
+
+/**
+ * Removes `memberId` (a user or a group going away) from every group it belongs to, each of which gets a new
+ * version: its `members` changed, so an ETag taken before must no longer match (RFC 7644 §3.14).
+ */
+export async function dropMemberships(store: Store, ctx: RequestContext, memberId: string): Promise<void> {
+  const groupIds = (await store.memberships.find({ orgId: ctx.orgId, value: memberId }, { projection: { groupId: 1 } })).map((m) => m.groupId);
+  if (groupIds.length === 0) return;
+  await store.memberships.deleteMany({ orgId: ctx.orgId, value: memberId });
+  for (const groupId of groupIds) await touchGroup(store, ctx, groupId);
 }

@@ -14,6 +14,7 @@ import { decideDeprovision, decideProvision, initialState } from '../domain/life
 import { completeEffects, decisionUpdate, isEntitled, stateOf } from './lifecycle';
 import { auditEvent } from './audit';
 import { claimSeat, releaseSeat } from './seats';
+import { dropMemberships } from './groups';
 import type { RequestContext } from './context';
 
 /** The client-writable part of a user: core attributes and the enterprise extension. */
@@ -207,7 +208,7 @@ export async function unlinkUser(store: Store, ctx: RequestContext, org: Organiz
       { $unset: { connectionId: true }, $set: { 'scim.active': false, lastModified: ctx.now, ...lifecycle }, $inc: { version: 1 } },
     );
     if (!unlinked) continue;
-    await store.memberships.deleteMany({ orgId: ctx.orgId, value: id });
+    await dropMemberships(store, ctx, id);
     await completeEffects(store, ctx, org, unlinked);
     return true;
   }

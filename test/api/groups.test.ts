@@ -140,6 +140,19 @@ describe('SCIM /Groups', () => {
     expect(await memberValues(group.id)).toEqual([...ids].sort());
   });
 
+  test('a group whose member is deleted (a user or a nested group) gets a new version: a stale ETag no longer matches', async () => {
+    const { body: inner } = await t.scim.post('/Groups', groupBody('Inner')).expect(201);
+    const { body: outer } = await t.scim.post('/Groups', groupBody('Outer', [{ value: ids[0] }, { value: inner.id }])).expect(201);
+    const before = (await t.scim.get(`/Groups/${outer.id}`)).headers.etag;
+    await t.scim.delete(`/Users/${ids[0]}`).expect(204);
+    const afterUser = await t.scim.get(`/Groups/${outer.id}`).set('If-None-Match', before).expect(200);
+    expect(afterUser.body.members.map((m: { value: string }) => m.value)).toEqual([inner.id]);
+    await t.scim.delete(`/Groups/${inner.id}`).expect(204);
+    const afterGroup = await t.scim.get(`/Groups/${outer.id}`).set('If-None-Match', afterUser.headers.etag).expect(200);
+    expect(afterGroup.body.members).toEqual([]);
+    expect((await t.scim.put(`/Groups/${outer.id}`, groupBody('Outer')).set('If-Match', before)).status).toBe(412);
+  });
+
   test('DELETE is 204, then 404; the user no longer lists the group', async () => {
     const { body: group } = await t.scim.post('/Groups', groupBody('G', [{ value: ids[0] }]));
     await t.scim.delete(`/Groups/${group.id}`).expect(204);
