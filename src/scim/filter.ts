@@ -332,6 +332,8 @@ function translateComparison(path: string, op: CompareOp | 'pr', value: Literal 
     if (op !== 'pr') {
       throw invalid(`attribute ${show(attribute.name)} is complex: name a sub-attribute (e.g. ${attribute.name}.${[...attribute.sub.values()][0].stored})`);
     }
+    // `meta` has no stored object (its parts are top-level fields) and every resource has it.
+    if (attribute.stored === '') return { _id: { $exists: true } };
     return attribute.multiValued
       ? { [`${attribute.stored}.0`]: { $exists: true } }
       : { [attribute.stored]: { $exists: true, $ne: null } };

@@ -272,6 +272,9 @@ describe('RFC 7644 §3.4.2.2 semantics', () => {
     expect(await ids('title pr')).toEqual(['tu']);
     expect(await ids('emails pr')).toHaveLength(5);
     expect(await ids('name pr')).toEqual(['u1', 'u2', 'u3', 'u4']);
+    // Every resource has meta.
+    expect(await ids('meta pr')).toHaveLength(5);
+    expect(await ids('not (meta pr)')).toEqual([]);
   });
 
   it('matches ne on users where the attribute is unassigned', async () => {
