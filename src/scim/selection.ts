@@ -70,25 +70,28 @@ export function applySelection(
       out[name] = value;
       continue;
     }
-    if (include) {
-      const subs = include.get(key);
-      if (!subs) continue;
-      out[name] = subs.has('*') ? value : pickSubAttributes(value, subs, true);
-    } else if (exclude) {
-      const subs = exclude.get(key);
-      if (!subs) out[name] = value;
-      else if (!subs.has('*')) out[name] = pickSubAttributes(value, subs, false);
+    const subs = (include ?? exclude)!.get(key);
+    if (include && !subs) continue;
+    if (!subs) out[name] = value;
+    else if (subs.has('*')) {
+      if (include) out[name] = value;
+    } else {
+      const picked = pickSubAttributes(value, subs, include !== undefined);
+      if (picked !== undefined) out[name] = picked;
     }
   }
   return out;
 }
 
+/** The chosen sub-attributes; a value left with none is no value (not `{}`), a collection left with none neither. */
 function pickSubAttributes(value: unknown, subs: Set<string>, keep: boolean): unknown {
   const pick = (obj: unknown) => {
     if (obj === null || typeof obj !== 'object') return obj;
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(obj)) if (subs.has(k.toLowerCase()) === keep) out[k] = v;
-    return out;
+    return Object.keys(out).length > 0 ? out : undefined;
   };
-  return Array.isArray(value) ? value.map(pick) : pick(value);
+  if (!Array.isArray(value)) return pick(value);
+  const picked = value.map(pick).filter((v) => v !== undefined);
+  return picked.length > 0 ? picked : undefined;
 }

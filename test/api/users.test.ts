@@ -158,6 +158,11 @@ describe('SCIM /Users', () => {
     expect(without.body.Resources[0].emails).toBeUndefined();
     expect(without.body.Resources[0].title).toBeUndefined();
     expect(without.body.Resources[0].userName).toBe('ada@example.com');
+    // A selected sub-attribute without a value leaves no empty object behind; an excluded last one neither.
+    const empty = await t.scim.get('/Users').query({ attributes: 'name.middleName,emails.display' }).expect(200);
+    expect(Object.keys(empty.body.Resources[0]).sort()).toEqual(['id', 'schemas']);
+    const noName = await t.scim.get('/Users').query({ excludedAttributes: 'name.givenName,name.familyName' }).expect(200);
+    expect(noName.body.Resources[0].name).toBeUndefined();
   });
 
   test('a list rendered from the stored users (attributes, excludedAttributes, .search) leaves them as they were', async () => {
