@@ -328,7 +328,9 @@ function translateComparison(path: string, op: CompareOp | 'pr', value: Literal 
   if (attribute.kind === 'unsupported') throw invalid(attribute.reason);
   if (attribute.kind === 'simple') return condition(attribute, attribute.stored, attribute.key, op, value);
   if (!sub) {
-    // RFC 7644 §3.4.2.2: for complex attributes a sub-attribute must be named, except for presence.
+    // RFC 7644 §3.4.2.2: a multi-valued attribute compared as a whole compares its values (`emails co "example.com"`).
+    if (op !== 'pr' && attribute.multiValued && attribute.sub.has('value')) return translateComparison(`${path}.value`, op, value, scope);
+    // For other complex attributes a sub-attribute must be named, except for presence.
     if (op !== 'pr') {
       throw invalid(`attribute ${show(attribute.name)} is complex: name a sub-attribute (e.g. ${attribute.name}.${[...attribute.sub.values()][0].stored})`);
     }

@@ -234,6 +234,9 @@ describe('RFC 7644 §3.4.2.2 semantics', () => {
     expect(translateFilter('User', 'emails.value eq "A@B.C"')).toEqual({ emailKeys: 'a@b.c' });
     expect(await ids('emails.value eq "TU@HOME.EXAMPLE.ORG"')).toEqual(['tu']);
     expect(await ids('emails.value sw "tu@"')).toEqual(['tu']);
+    // A multi-valued attribute compared as a whole compares its values (RFC 7644 §3.4.2.2: emails co "example.com").
+    expect(translateFilter('User', 'emails co "B.C"')).toEqual(translateFilter('User', 'emails.value co "B.C"'));
+    expect(await ids('emails eq "TU@HOME.EXAMPLE.ORG"')).toEqual(['tu']);
   });
 
   it('negates a parenthesised or correctly (scimmy turns not (A or B) into not A or not B)', async () => {
@@ -373,7 +376,7 @@ describe('invalid filters are 400 invalidFilter', () => {
     ['co on a dateTime', 'meta.lastModified co "2021"', /'co'.*dateTime/],
     ['invalid date', 'meta.created gt "yesterday"', /dateTime/],
     ['non-boolean for a boolean', 'active eq "falsey"', /boolean/],
-    ['complex attribute without sub-attribute', 'emails eq "x"', /sub-attribute/],
+    ['complex attribute without sub-attribute', 'name eq "x"', /sub-attribute/],
     ['nested value filters', 'emails[type eq "work" and emails[value eq "x"]]', /nested/],
     ['value filter on a simple attribute', 'userName[value eq "x"]', /not complex/],
     ['groups of a user', 'groups.value eq "g1"', /groups/],
