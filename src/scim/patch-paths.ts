@@ -12,6 +12,8 @@
  * - in a value filter `sub eq "text"` on a case-insensitive sub-attribute (RFC 7643 §2.2), the text takes the
  *   spelling of the stored value it equals, or of the canonical value it names: `emails[type eq "Work"]` finds the
  *   `work` email;
+ * - a `remove` of listed values (`"path": "emails", "value": [{…}]`) becomes one value-filter removal per value, its
+ *   text escaped;
  * - a `replace` of a single value by path (an attribute, a sub-attribute, a complex attribute or an extension) sets
  *   it as scimmy's `add` does: a complex one keeps the sub-attributes the value leaves out (RFC 7644 §3.5.2.3),
  *   which scimmy's `replace` (remove, then add) drops.
@@ -102,7 +104,28 @@ function canonicalOperation(schema: DefinitionLike, resource: Json, operation: P
   // attribute's other sub-attributes (RFC 7644 §3.5.2.3 keeps them) and, when the one it replaces was the last,
   // the complex attribute itself, so the add that follows finds no target.
   const set = op === 'replace' && filter === undefined && !target.config.multiValued && value !== null && value !== undefined && (target.type !== 'complex' || isObject(value));
+  if (op === 'remove' && target === attribute && attribute.config.multiValued && filter === undefined && Array.isArray(value)) {
+    const removals = value.map((item) => removalFilter(attribute, item, stored));
+    if (removals.every((f): f is string => f !== undefined)) return removals.map((f) => ({ op: operation.op, path: `${canonical}[${f}]` }));
+  }
   return { ...operation, op: set ? 'add' : operation.op, path: canonical, value };
+}
+
+/**
+ * `{"op":"remove","path":"emails","value":[{"value":"a@x"}]}` removes the listed values. scimmy turns each into a
+ * filter by pasting the text between quotes unescaped, so a value holding a quote rewrote the filter (`x" or type pr
+ * or value eq "y` removed every email); here the filter is written with the text escaped, and spelled as the stored
+ * value when it is one equality. `undefined` for an item that is not an object of plain values (left to scimmy).
+ */
+function removalFilter(attribute: AttributeLike, item: unknown, stored: unknown): string | undefined {
+  if (!isObject(item)) return undefined;
+  const comparisons: string[] = [];
+  for (const [key, v] of Object.entries(item)) {
+    if (v === undefined) continue;
+    if (!['string', 'number', 'boolean'].includes(typeof v) || !/^[A-Za-z$][\w$-]*$/.test(key)) return undefined;
+    comparisons.push(`${key} eq ${JSON.stringify(v)}`);
+  }
+  return comparisons.length > 0 ? canonicalFilter(attribute, comparisons.join(' and '), stored) : undefined;
 }
 
 /** A pathless value: attributes of the schema and whole extensions, by any spelling. */

@@ -58,6 +58,18 @@ describe('PATCH /Users details', () => {
     expect((await user()).emails).toEqual([{ value: 'ada@work.test', type: 'work', primary: true }]);
   });
 
+  test('remove with a list of values removes exactly those: a quote in a value cannot widen it, case is ignored where the schema says', async () => {
+    const remove = (value: object[]) => t.scim.patch(`/Users/${id}`, patchBody({ op: 'remove', path: 'emails', value })).expect(200);
+    await remove([{ value: 'zz" or type pr or value eq "yy' }]);
+    expect((await user()).emails).toHaveLength(2);
+    await remove([{ value: 'ADA@HOME.TEST' }]);
+    expect((await user()).emails).toEqual([{ value: 'ada@example.com', type: 'work', primary: true }]);
+    await remove([{ value: 'ada@example.com', type: 'home' }]);
+    expect((await user()).emails).toHaveLength(1);
+    await remove([{ value: 'ada@example.com', type: 'work' }]);
+    expect((await user()).emails).toBeUndefined();
+  });
+
   test('URN-qualified paths: core sub-attributes, extension sub-attributes, and the whole extension removed', async () => {
     await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', path: `${ENTERPRISE}:manager`, value: { value: 'm1' } }, { op: 'add', path: `${ENTERPRISE}:department`, value: 'R&D' })).expect(200);
     await t.scim.patch(`/Users/${id}`, patchBody({ op: 'replace', path: `${ENTERPRISE}:manager.value`, value: 'm2' }, { op: 'replace', path: `${CORE}:name.familyName`, value: 'Byron' })).expect(200);
