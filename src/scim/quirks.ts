@@ -2,7 +2,7 @@
  * IdP quirks, normalised before scimmy sees a request (STYLE.md habit 9). One function per deviation, each with
  * the payload before and after; each leaves a well-formed RFC request exactly as it was.
  */
-import { WITH_PRIMARY } from './primary';
+import { WITH_PRIMARY } from './multi-valued';
 
 const BOOLEAN_STRING = /^(true|false)$/i;
 const toBoolean = (value: unknown) => (typeof value === 'string' && BOOLEAN_STRING.test(value) ? value.toLowerCase() === 'true' : value);

@@ -13,7 +13,7 @@ import { applySelection, isSelected, type AttributeSelection } from './selection
 import { baseUrlOf, contextOf, ifMatchVersion, listParamsOf, searchParamsOf } from './request';
 import { coerceInbound, CORE_USER, definitionOf, ENTERPRISE_USER, LIFECYCLE_USER, userSchema } from './schema';
 import { canonicalOperations, type PatchOperation } from './patch-paths';
-import { assertOnePrimary, primaryAfterPatch } from './primary';
+import { assertOnePrimary, valuesAfterPatch } from './multi-valued';
 import { guardPatchPath } from './guards';
 import { methodNotAllowed } from '../http/error-handler';
 import { resourceEndpoints, type ResourceType } from './resource-endpoints';
@@ -185,7 +185,7 @@ export function usersRouter({ store, publicUrl, userPatchResponse = 'resource' }
             } catch (error) {
               throw refusedValue(error);
             }
-            return patched ? coerceUser(primaryAfterPatch(resource, JSON.parse(JSON.stringify(patched)))) : undefined;
+            return patched ? coerceUser(valuesAfterPatch(resource, JSON.parse(JSON.stringify(patched)))) : undefined;
           },
           ifMatchVersion(req),
         );

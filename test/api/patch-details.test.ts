@@ -96,6 +96,12 @@ describe('PATCH /Users details', () => {
     expect((await t.scim.put(`/Users/${id}`, userBody('ada@example.com', { emails: two }))).status).toBe(400);
   });
 
+  test('adding a value that is already there changes nothing: one copy, same version (RFC 7644 §3.5.2.1)', async () => {
+    const before = await user();
+    await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', path: 'emails', value: [{ value: 'ada@example.com', type: 'work', primary: true }] })).expect(200);
+    expect(await user()).toEqual(before);
+  });
+
   test('replace of a complex attribute by path keeps the sub-attributes the value leaves out (RFC 7644 §3.5.2.3)', async () => {
     await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', path: `${ENTERPRISE}:manager`, value: { value: 'm1', displayName: 'Grace' } })).expect(200);
     await t.scim.patch(`/Users/${id}`, patchBody({ op: 'replace', path: 'name', value: { givenName: 'Augusta' } }, { op: 'replace', path: `${ENTERPRISE}:manager`, value: { value: 'm2' } })).expect(200);
