@@ -73,8 +73,8 @@ export interface DemoResult {
   counts: Record<string, number>;
 }
 
-/** A small deterministic generator (mulberry32), so every demo has the same people. */
-function random(seed: number) {
+/** A small deterministic generator (mulberry32), so every demo has the same people (tests use it too). */
+export function seededRandom(seed: number) {
   let a = seed >>> 0;
   const next = () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -132,7 +132,7 @@ function titleCase(name: string): string {
 }
 
 export async function runDemo(store: Store, config: Config, options: DemoOptions, io: Output, now = new Date()): Promise<DemoResult> {
-  const rnd = random(20260501 + options.users);
+  const rnd = seededRandom(20260501 + options.users);
   const ago = (days: number) => new Date(now.getTime() - days * DAY_MS);
   const { adminToken: envAdmin, scimToken: envScim } = config.bootstrap;
   const useBootstrap = Boolean(envAdmin || envScim);

@@ -5,6 +5,7 @@
  * the extension's URN and as "urn:…:attribute" keys, with unknown keys — the same JSON or the same error for each.
  */
 import SCIMMY from 'scimmy';
+import { seededRandom } from '../../src/cli/demo';
 import { coerceResource } from '../../src/scim/coerce';
 import { declareScimSchemas, groupSchema, userSchema } from '../../src/scim/schema';
 
@@ -24,20 +25,12 @@ interface DefinitionLike {
   coerce(data: unknown, direction: string): unknown;
 }
 
-/** A small deterministic generator (mulberry32), so that a failure names a body that can be generated again. */
+/** The demo's deterministic generator, so that a failure names a body that can be generated again. */
 function random(seed: number) {
-  let s = seed >>> 0;
+  const { next, pick } = seededRandom(seed);
   /** How often a value is made wrong: each body picks its own, so that some come out clean. */
   let noise = 0.08;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
   const chance = (p: number) => next() < p;
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
   const stray = () => next() < noise;
   const setNoise = (n: number) => (noise = n);
   return { next, chance, pick, stray, setNoise };
