@@ -60,32 +60,33 @@ export function canonicalOperations(definition: object, resource: Json, operatio
 }
 
 function canonicalOperation(schema: DefinitionLike, resource: Json, operation: PatchOperation): PatchOperation | PatchOperation[] {
-  const op = typeof operation.op === 'string' ? operation.op.toLowerCase() : operation.op;
   if (typeof operation.path !== 'string') {
     // A pathless value names attributes by its keys.
-    if (operation.value === null || typeof operation.value !== 'object' || Array.isArray(operation.value)) return operation;
-    return { ...operation, value: canonicalTopLevel(schema, operation.value as Json) };
+    if (!isObject(operation.value)) return operation;
+    return { ...operation, value: canonicalTopLevel(schema, operation.value) };
   }
   const path = operation.path.trim();
-  const extension = schema.attributes.filter(isDefinition).find((e) => path.toLowerCase() === e.id.toLowerCase() || path.toLowerCase().startsWith(`${e.id.toLowerCase()}:`));
-  let owner: DefinitionLike = schema;
-  let rest = path;
-  let prefix = '';
-  if (extension) {
-    if (path.length === extension.id.length) {
-      if (op === 'remove') return Object.keys((resource[extension.id] as Json | undefined) ?? {}).map((name) => ({ ...operation, path: `${extension.id}:${name}` }));
-      // The whole extension: like a complex attribute.
-      const value = isObject(operation.value) ? canonicalKeys(attributesOf(extension), operation.value) : operation.value;
-      return { ...operation, op: op === 'replace' && isObject(value) ? 'add' : operation.op, path: extension.id, value };
-    }
-    owner = extension;
-    rest = path.slice(extension.id.length + 1);
-    prefix = `${extension.id}:`;
-  } else if (path.toLowerCase().startsWith(`${schema.id.toLowerCase()}:`)) {
-    rest = path.slice(schema.id.length + 1);
-  } else if (path.toLowerCase().startsWith('urn:')) {
-    return operation;
-  }
+  const lower = path.toLowerCase();
+  const extension = schema.attributes.filter(isDefinition).find((e) => lower === e.id.toLowerCase() || lower.startsWith(`${e.id.toLowerCase()}:`));
+  if (extension && path.length === extension.id.length) return wholeExtension(extension, resource, operation);
+  if (extension) return attributeOperation(extension, `${extension.id}:`, path.slice(extension.id.length + 1), (resource[extension.id] ?? {}) as Json, operation);
+  if (lower.startsWith(`${schema.id.toLowerCase()}:`)) return attributeOperation(schema, '', path.slice(schema.id.length + 1), resource, operation);
+  return lower.startsWith('urn:') ? operation : attributeOperation(schema, '', path, resource, operation);
+}
+
+/** An operation on a whole extension: removed attribute by attribute (scimmy fails on it), or set like a complex value. */
+function wholeExtension(extension: DefinitionLike, resource: Json, operation: PatchOperation): PatchOperation | PatchOperation[] {
+  const op = operation.op.toLowerCase();
+  if (op === 'remove') return Object.keys((resource[extension.id] as Json | undefined) ?? {}).map((name) => ({ ...operation, path: `${extension.id}:${name}` }));
+  const value = isObject(operation.value) ? canonicalKeys(attributesOf(extension), operation.value) : operation.value;
+  return { ...operation, op: op === 'replace' && isObject(value) ? 'add' : operation.op, path: extension.id, value };
+}
+
+/**
+ * An operation whose path (`rest`, after any schema URN and `prefix`) names an attribute of `owner`; `stored` holds
+ * the resource's values of `owner`'s attributes. Left as written when the path names no attribute.
+ */
+function attributeOperation(owner: DefinitionLike, prefix: string, rest: string, stored: Json, operation: PatchOperation): PatchOperation | PatchOperation[] {
   const match = PATH.exec(rest);
   const attribute = match ? named(attributesOf(owner), match.groups!.attr) : undefined;
   if (!match || !attribute) return operation;
@@ -93,22 +94,23 @@ function canonicalOperation(schema: DefinitionLike, resource: Json, operation: P
   const subAttribute = sub === undefined ? undefined : named(attribute.subAttributes, sub);
   const filteredAttribute = filteredSub === undefined ? undefined : named(attribute.subAttributes, filteredSub);
   if ((sub !== undefined && !subAttribute) || (filteredSub !== undefined && !filteredAttribute)) return operation;
-  const stored = (extension ? (resource[extension.id] as Json | undefined)?.[attribute.name] : resource[attribute.name]) as unknown;
-  let canonical = prefix + attribute.name;
-  if (subAttribute) canonical += `.${subAttribute.name}`;
-  if (filter !== undefined) canonical += `[${canonicalFilter(attribute, filter, stored)}]`;
-  if (filteredAttribute) canonical += `.${filteredAttribute.name}`;
+  const values = stored[attribute.name];
+  let path = prefix + attribute.name;
+  if (subAttribute) path += `.${subAttribute.name}`;
+  if (filter !== undefined) path += `[${canonicalFilter(attribute, filter, values)}]`;
+  if (filteredAttribute) path += `.${filteredAttribute.name}`;
   const target = filteredAttribute ?? subAttribute ?? attribute;
   const value = target === attribute && attribute.type === 'complex' ? canonicalComplexValue(attribute, operation.value) : operation.value;
+  const op = operation.op.toLowerCase();
+  if (op === 'remove' && target === attribute && attribute.config.multiValued && filter === undefined && Array.isArray(value)) {
+    const removals = value.map((item) => removalFilter(attribute, item, values));
+    if (removals.every((f): f is string => f !== undefined)) return removals.map((f) => ({ op: operation.op, path: `${path}[${f}]` }));
+  }
   // A single value replaced by path is set as `add` sets it: scimmy's replace removes first, which drops a complex
   // attribute's other sub-attributes (RFC 7644 §3.5.2.3 keeps them) and, when the one it replaces was the last,
   // the complex attribute itself, so the add that follows finds no target.
   const set = op === 'replace' && filter === undefined && !target.config.multiValued && value !== null && value !== undefined && (target.type !== 'complex' || isObject(value));
-  if (op === 'remove' && target === attribute && attribute.config.multiValued && filter === undefined && Array.isArray(value)) {
-    const removals = value.map((item) => removalFilter(attribute, item, stored));
-    if (removals.every((f): f is string => f !== undefined)) return removals.map((f) => ({ op: operation.op, path: `${canonical}[${f}]` }));
-  }
-  return { ...operation, op: set ? 'add' : operation.op, path: canonical, value };
+  return { ...operation, op: set ? 'add' : operation.op, path, value };
 }
 
 /**
