@@ -9,6 +9,7 @@ import type { DeepReadonly, Store } from '../store/port';
 import type { GroupDoc } from '../store/documents';
 import * as groups from '../services/groups';
 import type { GroupAttributes, MemberInput } from '../services/groups';
+import type { RequestContext } from '../services/context';
 import { badRequest, notFound, refusedValue, ScimError } from './errors';
 import { etagOf, renderGroup } from './render';
 import { applySelection, isSelected, type AttributeSelection } from './selection';
@@ -102,6 +103,53 @@ const GROUP_TYPE: ResourceType<GroupDoc> = {
   render: renderGroupResources,
 };
 
+/** A group PATCH checked and split: the member changes to run in order, and the operations on the group's attributes. */
+async function planGroupPatch(store: Store, ctx: RequestContext, group: GroupDoc, operations: PatchOperation[], memberOptions: groups.MemberOptions) {
+  const attributeOps: PatchOperation[] = [];
+  const memberChanges: Array<() => Promise<number>> = [];
+  const resolve = (value: unknown, where: string) => groups.resolveMembers(store, ctx, membersOf(value, where), memberOptions);
+  for (const [i, operation] of operations.entries()) {
+    const index = i + 1;
+    const op = operation.op.toLowerCase();
+    const path = operation.path?.trim();
+    if (path) guardPatchPath(path);
+    if (path && MEMBERS_PATH.test(path)) {
+      if (op === 'add') {
+        const members = await resolve(operation.value, `operation ${index} value`);
+        memberChanges.push(() => groups.addMembers(store, ctx, group, members));
+      } else if (op === 'replace') {
+        const members = await resolve(operation.value ?? [], `operation ${index} value`);
+        memberChanges.push(() => groups.replaceMembers(store, ctx, group, members));
+      } else if (operation.value !== undefined) {
+        // `remove` with a value array removes only those members (Entra's form, E51); without one, all (RFC, E60).
+        const values = membersOf(operation.value, `operation ${index} value`).map((m) => m.value);
+        memberChanges.push(() => groups.removeMembers(store, ctx, group, values));
+      } else memberChanges.push(() => groups.removeMembers(store, ctx, group));
+      continue;
+    }
+    const filtered = path ? MEMBERS_FILTER_PATH.exec(path) : null;
+    if (filtered) {
+      if (op !== 'remove') throw badRequest('invalidPath', `operation ${index}: members[...] can only be removed; add members through "members"`);
+      const values = memberIdsOfFilter(filtered[1], index);
+      memberChanges.push(() => groups.removeMembers(store, ctx, group, values));
+      continue;
+    }
+    if (!path && operation.value !== null && typeof operation.value === 'object' && !Array.isArray(operation.value)) {
+      // A pathless value may carry members beside the group's own attributes (Okta sends `{id, displayName}`).
+      const { members, id, ...rest } = Object.fromEntries(Object.entries(operation.value).map(([k, v]) => [k.toLowerCase() === 'members' ? 'members' : k.toLowerCase() === 'id' ? 'id' : k, v]));
+      if (id !== undefined && id !== group._id) throw new ScimError(400, 'mutability', `operation ${index}: id is immutable`);
+      if (members !== undefined) {
+        const resolved = await resolve(members, `operation ${index} value.members`);
+        memberChanges.push(() => (op === 'replace' ? groups.replaceMembers(store, ctx, group, resolved) : groups.addMembers(store, ctx, group, resolved)));
+      }
+      if (Object.keys(rest).length > 0) attributeOps.push({ ...operation, value: rest });
+      continue;
+    }
+    attributeOps.push(operation);
+  }
+  return { attributeOps, memberChanges };
+}
+
 export function groupsRouter({ store, publicUrl, unknownMembers = 'reject' }: ScimRouterDeps): Router {
   const router = Router();
   const memberOptions = { ignoreUnknown: unknownMembers === 'ignore' };
@@ -154,49 +202,7 @@ export function groupsRouter({ store, publicUrl, unknownMembers = 'reject' }: Sc
         // RFC 7644 §3.5.2: a PATCH is atomic. Every operation is checked — members resolved, attribute operations
         // applied to the group as read — before the first write; then the member changes run in order and the
         // attributes are written.
-        const attributeOps: PatchOperation[] = [];
-        const memberChanges: Array<() => Promise<number>> = [];
-        const resolve = (value: unknown, where: string) => groups.resolveMembers(store, ctx, membersOf(value, where), memberOptions);
-        const operations = patch.Operations as PatchOperation[];
-        for (const [i, operation] of operations.entries()) {
-          const index = i + 1;
-          const op = operation.op.toLowerCase();
-          const path = operation.path?.trim();
-          if (path) guardPatchPath(path);
-          if (path && MEMBERS_PATH.test(path)) {
-            if (op === 'add') {
-              const members = await resolve(operation.value, `operation ${index} value`);
-              memberChanges.push(() => groups.addMembers(store, ctx, group, members));
-            } else if (op === 'replace') {
-              const members = await resolve(operation.value ?? [], `operation ${index} value`);
-              memberChanges.push(() => groups.replaceMembers(store, ctx, group, members));
-            } else if (operation.value !== undefined) {
-              // `remove` with a value array removes only those members (Entra's form, E51); without one, all (RFC, E60).
-              const values = membersOf(operation.value, `operation ${index} value`).map((m) => m.value);
-              memberChanges.push(() => groups.removeMembers(store, ctx, group, values));
-            } else memberChanges.push(() => groups.removeMembers(store, ctx, group));
-            continue;
-          }
-          const filtered = path ? MEMBERS_FILTER_PATH.exec(path) : null;
-          if (filtered) {
-            if (op !== 'remove') throw badRequest('invalidPath', `operation ${index}: members[...] can only be removed; add members through "members"`);
-            const values = memberIdsOfFilter(filtered[1], index);
-            memberChanges.push(() => groups.removeMembers(store, ctx, group, values));
-            continue;
-          }
-          if (!path && operation.value !== null && typeof operation.value === 'object' && !Array.isArray(operation.value)) {
-            // A pathless value may carry members beside the group's own attributes (Okta sends `{id, displayName}`).
-            const { members, id, ...rest } = Object.fromEntries(Object.entries(operation.value).map(([k, v]) => [k.toLowerCase() === 'members' ? 'members' : k.toLowerCase() === 'id' ? 'id' : k, v]));
-            if (id !== undefined && id !== group._id) throw new ScimError(400, 'mutability', `operation ${index}: id is immutable`);
-            if (members !== undefined) {
-              const resolved = await resolve(members, `operation ${index} value.members`);
-              memberChanges.push(() => (op === 'replace' ? groups.replaceMembers(store, ctx, group, resolved) : groups.addMembers(store, ctx, group, resolved)));
-            }
-            if (Object.keys(rest).length > 0) attributeOps.push({ ...operation, value: rest });
-            continue;
-          }
-          attributeOps.push(operation);
-        }
+        const { attributeOps, memberChanges } = await planGroupPatch(store, ctx, group, patch.Operations as PatchOperation[], memberOptions);
         const base = baseUrlOf(req, publicUrl);
         const patchAttributes = async (current: GroupDoc) => {
           const GroupSchema = groupSchema();
