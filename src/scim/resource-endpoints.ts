@@ -15,7 +15,7 @@ import { baseUrlOf, contextOf, ifMatchVersion, ifNoneMatchHits, sendScim, type L
 import { LIST_RESPONSE } from './schema';
 import { guardFilter, guardSortBy } from './guards';
 import { translateFilter } from './filter';
-import { translateSort } from './sort';
+import { mayBeMissing, translateSort } from './sort';
 
 type StoredResource = { _id: string; version: number };
 
@@ -27,7 +27,7 @@ export interface ResourceType<D extends StoredResource> {
   schemaUrns: readonly string[];
   /** The query that limits every read to what the caller may see. */
   scope(ctx: RequestContext): Query;
-  list(store: Store, query: Query, sort: Sort, skip: number, limit: number): Promise<Page<D>>;
+  list(store: Store, query: Query, sort: Sort, skip: number, limit: number, mayBeMissing?: string): Promise<Page<D>>;
   /** The resource with this id in the caller's scope, or `null`. */
   get(store: Store, ctx: RequestContext, id: string): Promise<D | null>;
   /** Renders stored documents, which may be the store's own objects (lists): never changes them. */
@@ -49,7 +49,7 @@ export function resourceEndpoints<D extends StoredResource>(type: ResourceType<D
     }
     if (params.sortBy !== undefined) guardSortBy(params.sortBy);
     const sort = translateSort(type.name, params.sortBy, params.sortOrder);
-    const { total, docs } = await type.list(store, query, sort, params.startIndex - 1, params.count);
+    const { total, docs } = await type.list(store, query, sort, params.startIndex - 1, params.count, mayBeMissing(sort));
     sendScim(res, 200, {
       schemas: [LIST_RESPONSE],
       totalResults: total,

@@ -20,7 +20,7 @@ import * as groups from '../services/groups';
 import type { RequestContext } from '../services/context';
 import { badRequest } from './errors';
 import { parseFilter, translateFilter, type FilterNode } from './filter';
-import { translateSort } from './sort';
+import { mayBeMissing, translateSort } from './sort';
 import { resolveAttribute, type ResourceTypeName } from './attributes';
 import { guardFilter, guardSortBy } from './guards';
 import { parseAttributeList } from './selection';
@@ -96,10 +96,10 @@ export function searchRouter({ store, publicUrl }: ScimRouterDeps): Router {
     // The window [skip, skip + count) over Users ++ Groups: Users fill it first, Groups take what is left, skipping
     // only the part of the window's offset that lies beyond the last User.
     const skip = params.startIndex - 1;
-    const userPage = queries.User ? await users.listUsers(store, queries.User, sorts.User, skip, params.count) : { total: 0, docs: [] };
+    const userPage = queries.User ? await users.listUsers(store, queries.User, sorts.User, skip, params.count, mayBeMissing(sorts.User)) : { total: 0, docs: [] };
     const groupSkip = Math.max(0, skip - userPage.total);
     const groupLimit = params.count - userPage.docs.length;
-    const groupPage = queries.Group ? await groups.listGroups(store, queries.Group, sorts.Group, groupSkip, groupLimit) : { total: 0, docs: [] };
+    const groupPage = queries.Group ? await groups.listGroups(store, queries.Group, sorts.Group, groupSkip, groupLimit, mayBeMissing(sorts.Group)) : { total: 0, docs: [] };
 
     const base = baseUrlOf(req, publicUrl);
     const resources = [

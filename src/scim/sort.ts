@@ -20,6 +20,7 @@ import { joinStored, resolveAttribute } from './attributes';
  *   neither store can express in a sort key.
  * - `sortOrder` is `ascending` (the default) or `descending`, compared case-insensitively.
  * - `_id: 1` is always appended as a tiebreaker so equal sort keys still page stably.
+ * - Resources without a value come last when ascending and first when descending (`mayBeMissing`, `findPage`).
  *
  * An unknown `sortBy` or `sortOrder` is answered with 400 `invalidValue`. RFC 7644 does not name a scimType for
  * this; `invalidValue` ("the value specified was not compatible with the operation or attribute type", §3.12) is the
@@ -50,6 +51,15 @@ export function translateSort(resourceType: ResourceTypeName, sortBy?: string, s
   }
   if (stored === '_id') return { _id: direction };
   return { [stored]: direction, _id: 1 };
+}
+
+/** Fields every user or group document has: sorting on them needs no care for missing values. */
+const ALWAYS_PRESENT = new Set(['_id', 'userNameKey', 'scim.userName', 'displayNameKey', 'displayName', 'created', 'lastModified']);
+
+/** The sort's first field when some resources may have no value for it (`findPage` then orders them as RFC 7644 asks). */
+export function mayBeMissing(sort: Sort): string | undefined {
+  const [first] = Object.keys(sort);
+  return first === undefined || ALWAYS_PRESENT.has(first) ? undefined : first;
 }
 
 function sortDirection(sortOrder: string | undefined): 1 | -1 {

@@ -107,8 +107,8 @@ export function getGroup(store: Store, ctx: RequestContext, id: string): Promise
   return store.groups.findOne({ _id: id, ...groupScope(ctx) });
 }
 
-export function listGroups(store: Store, query: Query, sort: Sort, skip: number, limit: number): Promise<Page<GroupDoc>> {
-  return findPage(store.groups, query, sort, skip, limit);
+export function listGroups(store: Store, query: Query, sort: Sort, skip: number, limit: number, mayBeMissing?: string): Promise<Page<GroupDoc>> {
+  return findPage(store.groups, query, sort, skip, limit, mayBeMissing);
 }
 
 /** The members of a group, oldest first. */

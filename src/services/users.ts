@@ -222,8 +222,9 @@ export async function listUsers(
   sort: Sort,
   skip: number,
   limit: number,
+  mayBeMissing?: string,
 ): Promise<Page<UserDoc>> {
-  return findPage(store.users, query, sort, skip, limit);
+  return findPage(store.users, query, sort, skip, limit, mayBeMissing);
 }
 
 /** The groups each of `userIds` belongs to, for the read-only `groups` attribute. */

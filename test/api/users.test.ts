@@ -143,6 +143,16 @@ describe('SCIM /Users', () => {
     expect(clamped.body.Resources.length).toBeLessThanOrEqual(200);
   });
 
+  test('sortBy on an attribute some users lack puts them last ascending and first descending (RFC 7644 §3.4.2.3)', async () => {
+    for (const [name, title] of [['b@example.com', 'Beta'], ['n@example.com', undefined], ['a@example.com', 'Alpha']] as const) {
+      await t.scim.post('/Users', userBody(name, title ? { title } : {})).expect(201);
+    }
+    const order = async (sortOrder: string) =>
+      ((await t.scim.get('/Users').query({ sortBy: 'title', sortOrder }).expect(200)).body.Resources as Array<{ userName: string }>).map((u) => u.userName);
+    expect(await order('ascending')).toEqual(['a@example.com', 'b@example.com', 'n@example.com']);
+    expect(await order('descending')).toEqual(['n@example.com', 'b@example.com', 'a@example.com']);
+  });
+
   test('sortBy userName descending orders the page', async () => {
     for (const n of ['b', 'a', 'c']) await t.scim.post('/Users', userBody(`${n}@example.com`)).expect(201);
     const res = await t.scim.get('/Users').query({ sortBy: 'userName', sortOrder: 'descending' }).expect(200);

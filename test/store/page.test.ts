@@ -43,3 +43,30 @@ test('no match at all: total 0 without counting', async () => {
   expect(page).toEqual({ total: 0, docs: [] });
   expect(counted).toBe(0);
 });
+
+describe('a sort field some documents lack (RFC 7644 §3.4.2.3: last when ascending, first when descending)', () => {
+  let sparse: Store;
+  beforeAll(async () => {
+    sparse = await openEmbeddedStore();
+    const titles = ['b', undefined, 'a', null, 'c', '', 'a'];
+    for (const [i, title] of titles.entries()) {
+      await sparse.groups.insertOne({ _id: `u${i}`, orgId: 'o', displayNameKey: `u${i}`, ...(title === undefined ? {} : { externalId: title }) } as unknown as GroupDoc);
+    }
+  });
+  afterAll(() => sparse.close());
+
+  test.each([
+    ['ascending', 1, ['u2', 'u6', 'u0', 'u4', 'u1', 'u3', 'u5']],
+    ['descending', -1, ['u1', 'u3', 'u5', 'u4', 'u0', 'u2', 'u6']],
+  ] as const)('%s: every page of every size joins into that order, with the true total', async (_name, direction, order) => {
+    for (const limit of [1, 2, 3, 7, 10]) {
+      const seen: string[] = [];
+      for (let skip = 0; skip < 8; skip += limit) {
+        const page = await findPage(sparse.groups, { orgId: 'o' }, { externalId: direction, _id: 1 }, skip, limit, 'externalId');
+        expect(page.total).toBe(7);
+        seen.push(...ids(page.docs));
+      }
+      expect(seen).toEqual(order);
+    }
+  });
+});
