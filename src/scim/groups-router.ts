@@ -13,7 +13,7 @@ import type { RequestContext } from '../services/context';
 import { badRequest, notFound, refusedValue, ScimError } from './errors';
 import { etagOf, renderGroup } from './render';
 import { applySelection, isSelected, type AttributeSelection } from './selection';
-import { baseUrlOf, contextOf, ifMatchVersion, listParamsOf, searchParamsOf } from './request';
+import { baseUrlOf, contextOf, ifMatchVersions, listParamsOf, searchParamsOf } from './request';
 import { coerceInbound, CORE_GROUP, definitionOf, groupSchema } from './schema';
 import { canonicalOperations, type PatchOperation } from './patch-paths';
 import { guardPatchPath } from './guards';
@@ -183,7 +183,7 @@ export function groupsRouter({ store, publicUrl, unknownMembers = 'reject' }: Sc
         const { attrs, members } = coerceGroup(req.body);
         // Members are checked before anything is written: an unknown one refuses the whole request.
         const resolved = await groups.resolveMembers(store, ctx, members ?? [], memberOptions);
-        let doc = await groups.updateGroup(store, ctx, req.params.id, () => attrs, ifMatchVersion(req));
+        let doc = await groups.updateGroup(store, ctx, req.params.id, () => attrs, ifMatchVersions(req));
         if (!doc) throw notFound(`Group ${req.params.id} not found`);
         // PUT replaces: an absent `members` means no members (RFC 7644 §3.5.1).
         if ((await groups.replaceMembers(store, ctx, doc, resolved)) > 0) doc = (await groups.touchGroup(store, ctx, doc._id)) ?? doc;
@@ -194,9 +194,9 @@ export function groupsRouter({ store, publicUrl, unknownMembers = 'reject' }: Sc
       asyncHandler(async (req, res) => {
         const ctx = contextOf(req, res);
         const patch = new SCIMMY.Messages.PatchOp(membersInGroupPatch(req.body));
-        const pinned = ifMatchVersion(req);
+        const pinned = ifMatchVersions(req);
         let group = await found(req, res);
-        if (pinned !== undefined && group.version !== pinned) {
+        if (pinned !== undefined && !pinned.includes(group.version)) {
           throw new ScimError(412, undefined, 'If-Match does not match the current version of the resource');
         }
         // RFC 7644 §3.5.2: a PATCH is atomic. Every operation is checked — members resolved, attribute operations

@@ -94,14 +94,19 @@ export function searchParamsOf(body: unknown): ListParams {
   return listParamsOf(body as Record<string, unknown>);
 }
 
-/** The version pinned by `If-Match` (`W/"3"`, `"3"`), `undefined` when absent or `*`. */
-export function ifMatchVersion(req: Request): number | undefined {
+/**
+ * The versions `If-Match` accepts (`W/"3"`, `"3"`, or a list of them, RFC 7232 §3.1), `undefined` when absent or
+ * `*`. An entity tag we never issued matches no version: a header of only such tags is refused (412, not 400).
+ */
+export function ifMatchVersions(req: Request): readonly number[] | undefined {
   const header = req.get('if-match');
   if (!header || header.trim() === '*') return undefined;
-  const match = /^\s*(?:W\/)?"(\d+)"\s*$/.exec(header);
-  // An ETag we never issued cannot match the current version (RFC 7232 §3.1): 412, not 400.
-  if (!match) throw new ScimError(412, undefined, 'If-Match does not match the current version of the resource');
-  return Number(match[1]);
+  const versions = header.split(',').flatMap((tag) => {
+    const match = /^\s*(?:W\/)?"(\d+)"\s*$/.exec(tag);
+    return match ? [Number(match[1])] : [];
+  });
+  if (versions.length === 0) throw new ScimError(412, undefined, 'If-Match does not match the current version of the resource');
+  return versions;
 }
 
 /** Whether `If-None-Match` names the current ETag (then a GET answers 304). */

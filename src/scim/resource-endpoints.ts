@@ -11,7 +11,7 @@ import { andQuery } from '../store/query';
 import { notFound, ScimError } from './errors';
 import { etagOf } from './render';
 import { parseAttributeList, type AttributeSelection } from './selection';
-import { baseUrlOf, contextOf, ifMatchVersion, ifNoneMatchHits, sendScim, type ListParams } from './request';
+import { baseUrlOf, contextOf, ifMatchVersions, ifNoneMatchHits, sendScim, type ListParams } from './request';
 import { LIST_RESPONSE } from './schema';
 import { guardFilter, guardSortBy } from './guards';
 import { translateFilter } from './filter';
@@ -88,8 +88,8 @@ export function resourceEndpoints<D extends StoredResource>(type: ResourceType<D
 
   /** Refuses with 412 when `If-Match` pins a version the resource no longer has. */
   async function checkIfMatch(req: Request, res: Response): Promise<void> {
-    const pinned = ifMatchVersion(req);
-    if (pinned !== undefined && (await found(req, res)).version !== pinned) {
+    const pinned = ifMatchVersions(req);
+    if (pinned !== undefined && !pinned.includes((await found(req, res)).version)) {
       throw new ScimError(412, undefined, 'If-Match does not match the current version of the resource');
     }
   }

@@ -10,7 +10,7 @@ import type { UserAttributes } from '../services/users';
 import { badRequest, notFound, refusedValue, ScimError } from './errors';
 import { renderUser, etagOf } from './render';
 import { applySelection, isSelected, type AttributeSelection } from './selection';
-import { baseUrlOf, contextOf, ifMatchVersion, listParamsOf, searchParamsOf } from './request';
+import { baseUrlOf, contextOf, ifMatchVersions, listParamsOf, searchParamsOf } from './request';
 import { coerceInbound, CORE_USER, definitionOf, ENTERPRISE_USER, LIFECYCLE_USER, userSchema } from './schema';
 import { canonicalOperations, type PatchOperation } from './patch-paths';
 import { assertOnePrimary, valuesAfterPatch } from './multi-valued';
@@ -149,7 +149,7 @@ export function usersRouter({ store, publicUrl, userPatchResponse = 'resource' }
         const attrs = coerceUser(req.body);
         // PUT replaces an existing resource; it never creates one with a client-chosen id (RELIABILITY.md 0.9).
         const ctx = contextOf(req, res);
-        const doc = await users.updateUser(store, ctx, await organizationOf(store, ctx), req.params.id, () => attrs, ifMatchVersion(req));
+        const doc = await users.updateUser(store, ctx, await organizationOf(store, ctx), req.params.id, () => attrs, ifMatchVersions(req));
         if (!doc) throw notFound(`User ${req.params.id} not found`);
         await sendUser(req, res, doc);
       }),
@@ -187,7 +187,7 @@ export function usersRouter({ store, publicUrl, userPatchResponse = 'resource' }
             }
             return patched ? coerceUser(valuesAfterPatch(resource, JSON.parse(JSON.stringify(patched)))) : undefined;
           },
-          ifMatchVersion(req),
+          ifMatchVersions(req),
         );
         if (!doc) throw notFound(`User ${req.params.id} not found`);
         // RFC 7644 §3.5.2: 200 with the resource, or 204 (README "IdP compatibility choices").

@@ -207,12 +207,12 @@ export async function updateGroup(
   ctx: RequestContext,
   id: string,
   change: (current: GroupDoc) => Promise<GroupAttributes | undefined> | GroupAttributes | undefined,
-  ifMatchVersion?: number,
+  ifMatch?: readonly number[],
 ): Promise<GroupDoc | null> {
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const current = await getGroup(store, ctx, id);
     if (!current) return null;
-    if (ifMatchVersion !== undefined && current.version !== ifMatchVersion) {
+    if (ifMatch !== undefined && !ifMatch.includes(current.version)) {
       throw new DomainError('version_mismatch', `the group has changed (version ${current.version}); read it again`);
     }
     const next = await change(current);
@@ -241,7 +241,7 @@ export async function updateGroup(
       if (error instanceof DuplicateKeyError) throw conflict(next.displayName);
       throw error;
     }
-    if (ifMatchVersion !== undefined) throw new DomainError('version_mismatch', 'the group changed while this request was applied');
+    if (ifMatch !== undefined) throw new DomainError('version_mismatch', 'the group changed while this request was applied');
   }
   throw new DomainError('version_mismatch', 'the group is being changed by other requests; retry');
 }

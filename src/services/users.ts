@@ -148,12 +148,12 @@ export async function updateUser(
   org: OrganizationDoc,
   id: string,
   change: (current: UserDoc) => Promise<UserAttributes | undefined> | UserAttributes | undefined,
-  ifMatchVersion?: number,
+  ifMatch?: readonly number[],
 ): Promise<UserDoc | null> {
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const found = await getUser(store, ctx, id);
     if (!found) return null;
-    if (ifMatchVersion !== undefined && found.version !== ifMatchVersion) {
+    if (ifMatch !== undefined && !ifMatch.includes(found.version)) {
       throw new DomainError('version_mismatch', `the user has changed (version ${found.version}); read it again`);
     }
     // Finish whatever an earlier, interrupted change left pending before deciding anything new.
@@ -184,7 +184,7 @@ export async function updateUser(
       }
       throw error;
     }
-    if (ifMatchVersion !== undefined) {
+    if (ifMatch !== undefined) {
       throw new DomainError('version_mismatch', 'the user changed while this request was applied; read it again');
     }
   }

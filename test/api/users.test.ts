@@ -225,6 +225,16 @@ describe('SCIM /Users', () => {
     expect(fresh.body.title).toBe('X');
   });
 
+  test('If-Match may list several ETags (RFC 7232 §3.1): it passes when one is current', async () => {
+    const { body: created } = await t.scim.post('/Users', userBody('ada@example.com'));
+    const title = (value: string, ifMatch: string) => t.scim.patch(`/Users/${created.id}`, patchBody({ op: 'replace', path: 'title', value })).set('If-Match', ifMatch);
+    expect((await title('X', 'W/"7", W/"8"')).status).toBe(412);
+    expect((await title('X', '"unknown", W/"9"')).status).toBe(412);
+    expect((await title('X', 'W/"7", W/"1"')).status).toBe(200);
+    expect((await t.scim.delete(`/Users/${created.id}`).set('If-Match', 'W/"1", W/"3"')).status).toBe(412);
+    expect((await t.scim.delete(`/Users/${created.id}`).set('If-Match', 'W/"1", W/"2"')).status).toBe(204);
+  });
+
   test('PATCH add/replace/remove with and without path, value filters and extension URNs', async () => {
     const { body: created } = await t.scim.post(
       '/Users',
