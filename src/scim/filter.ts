@@ -341,8 +341,9 @@ function translateComparison(path: string, op: CompareOp | 'pr', value: Literal 
       : { [attribute.stored]: { $exists: true, $ne: null } };
   }
   if (!attribute.multiValued) return condition(sub, joinStored(attribute, sub), undefined, op, value);
-  if (sub.key && op !== 'pr' && !isNull(value)) {
-    // `emails.value eq "x"` outside brackets: any element; the lower-cased copy holds one entry per element.
+  if (sub.key && op !== 'pr' && op !== 'ne' && !isNull(value)) {
+    // `emails.value eq "x"` outside brackets: any element; the lower-cased copy holds one entry per element. Not for
+    // `ne`: on the copy it would mean "no element equals", where RFC 7644 §3.4.2.2 asks "some element differs".
     return condition(sub, sub.key, sub.key, op, value);
   }
   // `emails.type eq "work"`: some element matches. Each such condition is its own `$elemMatch`, so

@@ -239,6 +239,13 @@ describe('RFC 7644 §3.4.2.2 semantics', () => {
     expect(await ids('emails eq "TU@HOME.EXAMPLE.ORG"')).toEqual(['tu']);
   });
 
+  it('ne on emails.value matches when some value differs (RFC 7644 §3.4.2.2), as on every other sub-attribute', async () => {
+    const everyone = await ids('emails pr');
+    // tu's other email differs.
+    expect(await ids('emails.value ne "TU@HOME.EXAMPLE.ORG"')).toEqual(everyone);
+    expect(await ids('not (emails.value eq "TU@HOME.EXAMPLE.ORG")')).toEqual(everyone.filter((id) => id !== 'tu'));
+  });
+
   it('negates a parenthesised or correctly (scimmy turns not (A or B) into not A or not B)', async () => {
     // not (A or B) = not A and not B: neither AdeleV nor GradyA.
     expect(await ids('not (userName eq "AdeleV" or userName eq "GradyA")')).toEqual(['tu', 'u3', 'u4']);
