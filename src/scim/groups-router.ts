@@ -60,6 +60,7 @@ function membersOf(value: unknown, where: string): MemberInput[] {
 
 const MEMBERS_PATH = /^(?:urn:ietf:params:scim:schemas:core:2\.0:Group:)?members$/i;
 const MEMBERS_FILTER_PATH = /^(?:urn:ietf:params:scim:schemas:core:2\.0:Group:)?members\[(.+)\](?:\.value)?$/i;
+const META_PATH = /^(?:urn:ietf:params:scim:schemas:core:2\.0:Group:)?meta(\.|$)/i;
 
 /**
  * The member ids selected by a value filter such as `value eq "u2"` or `value eq "u2" or value eq "u3"`: the forms
@@ -113,6 +114,9 @@ async function planGroupPatch(store: Store, ctx: RequestContext, group: GroupDoc
     const op = operation.op.toLowerCase();
     const path = operation.path?.trim();
     if (path) guardPatchPath(path);
+    // RFC 7644 §3.5.2: an operation on a read-only attribute is refused, not ignored.
+    const names = path ? [path] : operation.value !== null && typeof operation.value === 'object' ? Object.keys(operation.value) : [];
+    if (names.some((name) => META_PATH.test(name))) throw new ScimError(400, 'mutability', `operation ${index}: meta is read-only`);
     if (path && MEMBERS_PATH.test(path)) {
       if (op === 'add') {
         const members = await resolve(operation.value, `operation ${index} value`);

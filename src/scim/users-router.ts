@@ -56,16 +56,26 @@ export function coerceUser(body: unknown): UserAttributes {
   return { scim: scim as UserAttributes['scim'], enterprise: ent };
 }
 
-/** RFC 7643 §4.1: `groups` is read-only; membership changes go through /Groups (RELIABILITY.md 0.10). */
-function refuseGroupsPatch(operations: Array<{ path?: unknown; value?: unknown }>): void {
+const GROUPS_PATH = /^(urn:ietf:params:scim:schemas:core:2\.0:User:)?groups(\[|\.|$)/i;
+const META_PATH = /^(urn:ietf:params:scim:schemas:core:2\.0:User:)?meta(\.|$)/i;
+const LIFECYCLE_PATH = new RegExp(`^${LIFECYCLE_USER.replace(/\./g, '\\.')}(:|$)`, 'i');
+
+/**
+ * RFC 7644 §3.5.2: an operation on a read-only attribute is refused (400 `mutability`), not ignored: `groups`
+ * (membership changes go through /Groups, RELIABILITY.md 0.10), `meta`, and our lifecycle extension, which only
+ * lifecycle rules change. By path, or as a key of a pathless value.
+ */
+function refuseReadOnlyTargets(operations: Array<{ path?: unknown; value?: unknown }>): void {
   operations.forEach((op, i) => {
-    const path = typeof op.path === 'string' ? op.path : '';
+    const path = typeof op.path === 'string' ? op.path.trim() : '';
     if (path) guardPatchPath(path);
-    const touchesGroups =
-      /^(urn:ietf:params:scim:schemas:core:2\.0:User:)?groups(\[|\.|$)/i.test(path) ||
-      (!path && op.value !== null && typeof op.value === 'object' && Object.keys(op.value as object).some((k) => k.toLowerCase() === 'groups'));
-    if (touchesGroups) {
+    const names = path ? [path] : op.value !== null && typeof op.value === 'object' ? Object.keys(op.value as object) : [];
+    if (names.some((name) => GROUPS_PATH.test(name))) {
       throw new ScimError(400, 'mutability', `operation ${i + 1}: groups is read-only on a User; change membership through /Groups`);
+    }
+    if (names.some((name) => META_PATH.test(name))) throw new ScimError(400, 'mutability', `operation ${i + 1}: meta is read-only`);
+    if (names.some((name) => LIFECYCLE_PATH.test(name))) {
+      throw new ScimError(400, 'mutability', `operation ${i + 1}: the lifecycle extension is read-only; it changes only by lifecycle rules`);
     }
   });
 }
@@ -157,7 +167,7 @@ export function usersRouter({ store, publicUrl, userPatchResponse = 'resource' }
     .patch(
       asyncHandler(async (req, res) => {
         const patch = new SCIMMY.Messages.PatchOp(managerStringInPatch(booleanStringsInPatch(req.body)));
-        refuseGroupsPatch(patch.Operations as Array<{ path?: unknown; value?: unknown }>);
+        refuseReadOnlyTargets(patch.Operations as Array<{ path?: unknown; value?: unknown }>);
         const base = baseUrlOf(req, publicUrl);
         const ctx = contextOf(req, res);
         const active = activeOnly(patch.Operations as Array<{ op?: unknown; path?: unknown; value?: unknown }>);

@@ -228,12 +228,12 @@ describe('group-based licensing (ORG_LICENSE_MODE=groups)', () => {
 });
 
 describe('the lifecycle extension is read-only for the IdP', () => {
-  test('writes to it by POST, PUT and PATCH are ignored', async () => {
+  test('writes to it by POST and PUT are ignored (resources are sent back as read); a PATCH of it is 400 mutability', async () => {
     const { t, createUser } = await setup({ ORG_SEATS: '0' });
     const user = await createUser('ada@example.com', { [LIFECYCLE]: { license: 'licensed', accountStatus: 'active' } });
     expect(user[LIFECYCLE].license).toBe('pending_seat');
     await t.scim.put(`/Users/${user.id}`, { ...user, [LIFECYCLE]: { license: 'licensed' } }).expect(200);
-    await t.scim.patch(`/Users/${user.id}`, patchBody({ op: 'replace', path: `${LIFECYCLE}:license`, value: 'licensed' }));
+    await t.scim.patch(`/Users/${user.id}`, patchBody({ op: 'replace', path: `${LIFECYCLE}:license`, value: 'licensed' })).expect(400);
     expect((await t.scim.get(`/Users/${user.id}`)).body[LIFECYCLE].license).toBe('pending_seat');
   });
 });

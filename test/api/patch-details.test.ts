@@ -70,6 +70,24 @@ describe('PATCH /Users details', () => {
     expect((await user()).emails).toBeUndefined();
   });
 
+  test('an operation on a read-only attribute (meta, the lifecycle extension) is 400 mutability, and nothing changes', async () => {
+    const LIFECYCLE = 'urn:ietf:params:scim:schemas:extension:lifecycle:2.0:User';
+    const before = await user();
+    for (const operation of [
+      { op: 'replace', path: 'meta.created', value: '2020-01-01T00:00:00Z' },
+      { op: 'replace', path: `${CORE}:meta.lastModified`, value: '2020-01-01T00:00:00Z' },
+      { op: 'replace', path: `${LIFECYCLE}:license`, value: 'licensed' },
+      { op: 'remove', path: LIFECYCLE },
+      { op: 'replace', value: { [LIFECYCLE]: { accountStatus: 'active' } } },
+      { op: 'replace', value: { title: 'Boss', meta: { created: '2020-01-01T00:00:00Z' } } },
+    ]) {
+      const res = await t.scim.patch(`/Users/${id}`, patchBody(operation));
+      expect(res.status).toBe(400);
+      expect(res.body.scimType).toBe('mutability');
+    }
+    expect(await user()).toEqual(before);
+  });
+
   test('URN-qualified paths: core sub-attributes, extension sub-attributes, and the whole extension removed', async () => {
     await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', path: `${ENTERPRISE}:manager`, value: { value: 'm1' } }, { op: 'add', path: `${ENTERPRISE}:department`, value: 'R&D' })).expect(200);
     await t.scim.patch(`/Users/${id}`, patchBody({ op: 'replace', path: `${ENTERPRISE}:manager.value`, value: 'm2' }, { op: 'replace', path: `${CORE}:name.familyName`, value: 'Byron' })).expect(200);
@@ -119,5 +137,8 @@ describe('PATCH /Groups details', () => {
     expect((await t.scim.get(`/Groups/${group.id}`)).body.displayName).toBe('Engineering');
     await t.scim.patch(`/Groups/${group.id}`, patchBody({ op: 'replace', value: { DISPLAYNAME: 'R&D' } })).expect(204);
     expect((await t.scim.get(`/Groups/${group.id}`)).body.displayName).toBe('R&D');
+    const meta = await t.scim.patch(`/Groups/${group.id}`, patchBody({ op: 'replace', path: 'meta.created', value: '2020-01-01T00:00:00Z' }));
+    expect(meta.status).toBe(400);
+    expect(meta.body.scimType).toBe('mutability');
   });
 });
