@@ -7,7 +7,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Query, Sort, Store } from '../store/port';
 import { DuplicateKeyError } from '../store/port';
 import { findPage, type Page } from '../store/page';
-import type { GroupDoc, MembershipDoc } from '../store/documents';
+import type { GroupDoc, MembershipDoc, UserDoc } from '../store/documents';
 import { DomainError } from '../domain/errors';
 import type { RequestContext } from './context';
 import { caseKey, userScope } from './users';
@@ -64,8 +64,7 @@ export async function resolveMembers(store: Store, ctx: RequestContext, members:
   const resolved = new Map<string, MemberInput>();
   for (const u of users) {
     const given = wanted.get(u._id)!;
-    const display = given.display ?? (u.scim?.displayName as string | undefined) ?? u.scim?.userName;
-    resolved.set(u._id, { value: u._id, type: 'User', display });
+    resolved.set(u._id, { value: u._id, type: 'User', display: given.display ?? memberDisplayOf(u.scim) });
   }
   const missing = ids.filter((id) => !resolved.has(id));
   if (missing.length > 0) {
@@ -252,6 +251,22 @@ export async function updateGroup(
  */
 export function adoptUnscopedGroups(store: Store, orgId: string): Promise<number> {
   return store.groups.updateMany({ orgId, connectionId: { $exists: false } }, { $set: { connectionId: bootstrapConnectionId(orgId) } });
+}
+
+/** The `display` of a user as a group member: its displayName, or its userName. */
+export function memberDisplayOf(scim: UserDoc['scim']): string {
+  return typeof scim.displayName === 'string' ? scim.displayName : scim.userName;
+}
+
+/**
+ * A user renamed: its `display` in every group it belongs to follows (RFC 7643 §2.4: `display` is read-only, the
+ * server's), and each of those groups gets a new version, its members having changed.
+ */
+export async function renameMember(store: Store, ctx: RequestContext, userId: string, display: string): Promise<void> {
+  const groupIds = (await store.memberships.find({ orgId: ctx.orgId, value: userId }, { projection: { groupId: 1 } })).map((m) => m.groupId);
+  if (groupIds.length === 0) return;
+  await store.memberships.updateMany({ orgId: ctx.orgId, value: userId }, { $set: { display } });
+  for (const groupId of groupIds) await touchGroup(store, ctx, groupId);
 }
 
 /** Deletes the group and its memberships; `false` when it does not exist. */

@@ -14,7 +14,7 @@ import { decideDeprovision, decideProvision, initialState } from '../domain/life
 import { completeEffects, decisionUpdate, isEntitled, stateOf } from './lifecycle';
 import { auditEvent } from './audit';
 import { claimSeat, releaseSeat } from './seats';
-import { dropMemberships } from './groups';
+import { dropMemberships, memberDisplayOf, renameMember } from './groups';
 import type { RequestContext } from './context';
 
 /** The client-writable part of a user: core attributes and the enterprise extension. */
@@ -177,7 +177,11 @@ export async function updateUser(
     else if (current.enterprise) update.$unset = { enterprise: true };
     try {
       const written = await store.users.updateOne({ _id: id, ...userScope(ctx), version: current.version }, update);
-      if (written) return completeEffects(store, ctx, org, written);
+      if (written) {
+        const display = memberDisplayOf(written.scim);
+        if (display !== memberDisplayOf(current.scim)) await renameMember(store, ctx, id, display);
+        return completeEffects(store, ctx, org, written);
+      }
     } catch (error) {
       if (error instanceof DuplicateKeyError) {
         throw new DomainError('conflict', `a user with userName "${next.scim.userName}" already exists`);

@@ -153,6 +153,15 @@ describe('SCIM /Groups', () => {
     expect((await t.scim.put(`/Groups/${outer.id}`, groupBody('Outer')).set('If-Match', before)).status).toBe(412);
   });
 
+  test('a member renamed is shown by its new name, and the group gets a new version (display is the server’s, RFC 7643 §2.4)', async () => {
+    const { body: group } = await t.scim.post('/Groups', groupBody('G', [{ value: ids[0] }, { value: ids[1] }])).expect(201);
+    const before = (await t.scim.get(`/Groups/${group.id}`)).headers.etag;
+    await t.scim.patch(`/Users/${ids[0]}`, patchBody({ op: 'replace', path: 'displayName', value: 'Augusta' })).expect(200);
+    const after = await t.scim.get(`/Groups/${group.id}`).set('If-None-Match', before).expect(200);
+    const display = Object.fromEntries(after.body.members.map((m: { value: string; display: string }) => [m.value, m.display]));
+    expect(display).toEqual({ [ids[0]]: 'Augusta', [ids[1]]: 'U2' });
+  });
+
   test('DELETE is 204, then 404; the user no longer lists the group', async () => {
     const { body: group } = await t.scim.post('/Groups', groupBody('G', [{ value: ids[0] }]));
     await t.scim.delete(`/Groups/${group.id}`).expect(204);
