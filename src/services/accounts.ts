@@ -24,6 +24,7 @@ import {
 } from '../domain/lifecycle';
 import { claimSeat, releaseSeat, seatUsage } from './seats';
 import { isEntitled, transitionAccount } from './lifecycle';
+import { dropMemberships } from './groups';
 import type { RequestContext } from './context';
 
 /** Default grace period between scheduling a deletion and carrying it out (DESIGN.md §2). */
@@ -121,7 +122,7 @@ export async function applyAccountAction(
   };
   const account = mustExist(await transitionAccount(store, ctx, org, id, decide), id);
   // Removal drops product access and group memberships (DESIGN.md §2 "Site access").
-  if (action === 'remove') await store.memberships.deleteMany({ orgId: org._id, value: id });
+  if (action === 'remove') await dropMemberships(store, ctx, id);
   return account;
 }
 
@@ -154,7 +155,7 @@ export async function grantLicense(store: Store, ctx: RequestContext, org: Organ
  */
 export async function deleteAccountNow(store: Store, ctx: RequestContext, org: OrganizationDoc, id: string): Promise<UserDoc> {
   const account = mustExist(await transitionAccount(store, ctx, org, id, (s) => decideDelete(s)), id);
-  await store.memberships.deleteMany({ orgId: org._id, value: id });
+  await dropMemberships(store, ctx, id);
   const anonymous = `former-user-${id}`;
   const erased = await store.users.updateOne(
     { _id: id, orgId: org._id, 'lifecycle.accountStatus': 'deleted' },

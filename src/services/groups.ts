@@ -266,7 +266,15 @@ export async function renameMember(store: Store, ctx: RequestContext, userId: st
   const groupIds = (await store.memberships.find({ orgId: ctx.orgId, value: userId }, { projection: { groupId: 1 } })).map((m) => m.groupId);
   if (groupIds.length === 0) return;
   await store.memberships.updateMany({ orgId: ctx.orgId, value: userId }, { $set: { display } });
-  for (const groupId of groupIds) await touchGroup(store, ctx, groupId);
+  await bumpGroups(store, ctx, groupIds);
+}
+
+/**
+ * New versions for groups whose members changed as a side effect. By id within the organization, not the caller's
+ * connection: an admin action has none, and a member's groups are the ones its memberships name.
+ */
+async function bumpGroups(store: Store, ctx: RequestContext, groupIds: string[]): Promise<void> {
+  for (const groupId of groupIds) await store.groups.updateOne({ _id: groupId, orgId: ctx.orgId }, { $set: { lastModified: ctx.now }, $inc: { version: 1 } });
 }
 
 /** Deletes the group and its memberships; `false` when it does not exist. */
@@ -289,5 +297,5 @@ export async function dropMemberships(store: Store, ctx: RequestContext, memberI
   const groupIds = (await store.memberships.find({ orgId: ctx.orgId, value: memberId }, { projection: { groupId: 1 } })).map((m) => m.groupId);
   if (groupIds.length === 0) return;
   await store.memberships.deleteMany({ orgId: ctx.orgId, value: memberId });
-  for (const groupId of groupIds) await touchGroup(store, ctx, groupId);
+  await bumpGroups(store, ctx, groupIds);
 }

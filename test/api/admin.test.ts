@@ -157,6 +157,22 @@ describe('account listing and actions', () => {
     expect((await admin.post('/policies/deletions/run').expect(200)).body.changed).toBe(0);
   });
 
+  test('removing an account, or deleting it by policy, takes it out of its groups, which get a new version', async () => {
+    const { t, admin, createUser } = await setup();
+    const [a, b, c] = [await createUser('a@example.com'), await createUser('b@example.com'), await createUser('c@example.com')];
+    const group = (await t.scim.post('/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'G', members: [a, b, c].map((u) => ({ value: u.id })) }).expect(201)).body;
+    const members = async (etag: string) => {
+      const res = await t.scim.get(`/Groups/${group.id}`).set('If-None-Match', etag).expect(200);
+      return { etag: res.headers.etag as string, ids: res.body.members.map((m: { value: string }) => m.value).sort() };
+    };
+    await admin.post(`/accounts/${a.id}/remove`).expect(200);
+    const afterRemove = await members(group.meta.version);
+    expect(afterRemove.ids).toEqual([b.id, c.id].sort());
+    await admin.post(`/accounts/${b.id}/schedule-deletion`, { graceDays: 0 }).expect(200);
+    await admin.post('/policies/deletions/run').expect(200);
+    expect((await members(afterRemove.etag)).ids).toEqual([c.id]);
+  });
+
   test('the last active admin of a workspace cannot be removed from it', async () => {
     const { admin, createUser } = await setup();
     const a = await createUser('a@example.com');
