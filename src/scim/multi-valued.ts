@@ -14,7 +14,8 @@ const isPrimary = (element: unknown) => element !== null && typeof element === '
 
 /**
  * `patched` (a user after a PATCH) with each value once, and one primary value per attribute: the one the PATCH made
- * primary (the last primary value that differs from the one stored as primary before) keeps it, the others lose it.
+ * primary keeps it, the others lose it. The value that was primary before is recognised even when the PATCH changed
+ * it: the same `value`, or the same place and `type` (a filtered replace changes values in place).
  */
 export function valuesAfterPatch(before: Json, patched: Json): Json {
   let out = patched;
@@ -24,8 +25,12 @@ export function valuesAfterPatch(before: Json, patched: Json): Json {
     let next = values.filter((v, i) => values.findIndex((w) => isDeepStrictEqual(v, w)) === i);
     const primaries = next.filter(isPrimary);
     if (primaries.length > 1) {
-      const previous = (Array.isArray(before[name]) ? (before[name] as unknown[]) : []).find(isPrimary);
-      const keep = [...primaries].reverse().find((v) => !isDeepStrictEqual(v, previous)) ?? primaries[0];
+      const stored = Array.isArray(before[name]) ? (before[name] as unknown[]) : [];
+      const at = stored.findIndex(isPrimary);
+      const previous = stored[at] as Json | undefined;
+      const wasPrimary = (v: unknown) =>
+        previous !== undefined && (isDeepStrictEqual(v, previous) || (v as Json).value === previous.value || (next.indexOf(v) === at && (v as Json).type === previous.type));
+      const keep = [...primaries].reverse().find((v) => !wasPrimary(v)) ?? primaries[0];
       next = next.map((v) => (isPrimary(v) && v !== keep ? { ...(v as Json), primary: false } : v));
     }
     if (next.length < values.length || primaries.length > 1) out = { ...out, [name]: next };
