@@ -12,8 +12,8 @@
  * - in a value filter `sub eq "text"` on a case-insensitive sub-attribute (RFC 7643 §2.2), the text takes the
  *   spelling of the stored value it equals, or of the canonical value it names: `emails[type eq "Work"]` finds the
  *   `work` email;
- * - a `remove` of listed values (`"path": "emails", "value": [{…}]`) becomes one value-filter removal per value, its
- *   text escaped;
+ * - a `remove` of listed values (`"path": "emails", "value": [{…}]`) sets the values that remain, and a `null` value
+ *   removes;
  * - a `replace` of a single value by path (an attribute, a sub-attribute, a complex attribute or an extension) sets
  *   it as scimmy's `add` does: a complex one keeps the sub-attributes the value leaves out (RFC 7644 §3.5.2.3),
  *   which scimmy's `replace` (remove, then add) drops.
@@ -77,7 +77,12 @@ function canonicalOperation(schema: DefinitionLike, resource: Json, operation: P
 /** An operation on a whole extension: removed attribute by attribute (scimmy fails on it), or set like a complex value. */
 function wholeExtension(extension: DefinitionLike, resource: Json, operation: PatchOperation): PatchOperation | PatchOperation[] {
   const op = operation.op.toLowerCase();
-  if (op === 'remove') return Object.keys((resource[extension.id] as Json | undefined) ?? {}).map((name) => ({ ...operation, path: `${extension.id}:${name}` }));
+  if (op === 'remove') {
+    const present = Object.keys((resource[extension.id] as Json | undefined) ?? {});
+    // Nothing to remove is still one operation: a remove of an absent attribute, which changes nothing.
+    const names = present.length > 0 ? present : [attributesOf(extension)[0].name];
+    return names.map((name) => ({ ...operation, path: `${extension.id}:${name}` }));
+  }
   const value = isObject(operation.value) ? canonicalKeys(attributesOf(extension), operation.value) : operation.value;
   return { ...operation, op: op === 'replace' && isObject(value) ? 'add' : operation.op, path: extension.id, value };
 }
@@ -102,32 +107,39 @@ function attributeOperation(owner: DefinitionLike, prefix: string, rest: string,
   const target = filteredAttribute ?? subAttribute ?? attribute;
   const value = target === attribute && attribute.type === 'complex' ? canonicalComplexValue(attribute, operation.value) : operation.value;
   const op = operation.op.toLowerCase();
-  if (op === 'remove' && target === attribute && attribute.config.multiValued && filter === undefined && Array.isArray(value)) {
-    const removals = value.map((item) => removalFilter(attribute, item, values));
-    if (removals.every((f): f is string => f !== undefined)) return removals.map((f) => ({ op: operation.op, path: `${path}[${f}]` }));
+  if (op === 'remove' && target === attribute && attribute.config.multiValued && filter === undefined && value !== undefined && value !== null) {
+    const remaining = remainingAfter(attribute, Array.isArray(value) ? value : [value], values);
+    if (remaining) return remaining.length > 0 ? { op: 'replace', path, value: remaining } : { op: operation.op, path };
   }
+  // RFC 7643 §2.5: null is unassigned; scimmy would store a collection of one null.
+  if ((op === 'replace' || op === 'add') && value === null) return { op: 'remove', path };
   // A single value replaced by path is set as `add` sets it: scimmy's replace removes first, which drops a complex
   // attribute's other sub-attributes (RFC 7644 §3.5.2.3 keeps them) and, when the one it replaces was the last,
-  // the complex attribute itself, so the add that follows finds no target.
-  const set = op === 'replace' && filter === undefined && !target.config.multiValued && value !== null && value !== undefined && (target.type !== 'complex' || isObject(value));
+  // the complex attribute itself, so the add that follows finds no target. Not a reference (`manager`): its other
+  // sub-attributes describe the resource it names, so a new `value` replaces it whole.
+  const reference = target.type === 'complex' && isObject(value) && named(target.subAttributes, 'value') !== undefined && Object.keys(value).some((k) => k.toLowerCase() === 'value');
+  const set = op === 'replace' && filter === undefined && !target.config.multiValued && value !== undefined && !reference && (target.type !== 'complex' || isObject(value));
   return { ...operation, op: set ? 'add' : operation.op, path, value };
 }
 
 /**
- * `{"op":"remove","path":"emails","value":[{"value":"a@x"}]}` removes the listed values. scimmy turns each into a
- * filter by pasting the text between quotes unescaped, so a value holding a quote rewrote the filter (`x" or type pr
- * or value eq "y` removed every email); here the filter is written with the text escaped, and spelled as the stored
- * value when it is one equality. `undefined` for an item that is not an object of plain values (left to scimmy).
+ * `{"op":"remove","path":"emails","value":[{"value":"a@x"}]}` removes the stored values that have every listed
+ * sub-attribute (text compared as the schema says: case-insensitively unless caseExact). scimmy pastes the listed
+ * text unescaped into a filter, so a quote rewrote it (`x" or type pr or value eq "y` removed every email) or made
+ * it unreadable (a real `a"b@x` was never removed); here the values left are computed and set. `undefined` when a
+ * listed value is not an object (left to scimmy).
  */
-function removalFilter(attribute: AttributeLike, item: unknown, stored: unknown): string | undefined {
-  if (!isObject(item)) return undefined;
-  const comparisons: string[] = [];
-  for (const [key, v] of Object.entries(item)) {
-    if (v === undefined) continue;
-    if (!['string', 'number', 'boolean'].includes(typeof v) || !/^[A-Za-z$][\w$-]*$/.test(key)) return undefined;
-    comparisons.push(`${key} eq ${JSON.stringify(v)}`);
-  }
-  return comparisons.length > 0 ? canonicalFilter(attribute, comparisons.join(' and '), stored) : undefined;
+function remainingAfter(attribute: AttributeLike, listed: unknown[], stored: unknown): unknown[] | undefined {
+  if (!listed.every(isObject)) return undefined;
+  const subs = attribute.subAttributes ?? [];
+  const same = (name: string, a: unknown, b: unknown) => {
+    const sub = named(subs, name);
+    if (sub?.type === 'string' && !sub.config.caseExact && typeof a === 'string' && typeof b === 'string') return fold(a) === fold(b);
+    return a === b;
+  };
+  const matches = (element: unknown, item: Json) =>
+    isObject(element) && Object.entries(item).every(([key, v]) => v === undefined || same(key, element[named(subs, key)?.name ?? key], v));
+  return (Array.isArray(stored) ? stored : []).filter((element) => !(listed as Json[]).some((item) => matches(element, item)));
 }
 
 /** A pathless value: attributes of the schema and whole extensions, by any spelling. */

@@ -104,6 +104,12 @@ describe('PATCH /Users details', () => {
     expect(await primaries()).toEqual(['Ada@Home.test']);
     await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', path: 'emails', value: [{ value: 'ada@other.test', type: 'other', primary: true }] })).expect(200);
     expect(await primaries()).toEqual(['ada@other.test']);
+    // The old primary changed in the same PATCH (Entra sends several filtered operations at once) is still the old one.
+    await t.scim.patch(`/Users/${id}`, patchBody(
+      { op: 'Replace', path: 'emails[type eq "other"].value', value: 'ada@elsewhere.test' },
+      { op: 'Replace', path: 'emails[type eq "work"].primary', value: 'True' },
+    )).expect(200);
+    expect(await primaries()).toEqual(['ada@example.com']);
     const two = [
       { value: 'a@example.com', primary: true },
       { value: 'b@example.com', primary: true },
@@ -120,12 +126,25 @@ describe('PATCH /Users details', () => {
     expect(await user()).toEqual(before);
   });
 
-  test('replace of a complex attribute by path keeps the sub-attributes the value leaves out (RFC 7644 §3.5.2.3)', async () => {
+  test('replace of a complex attribute by path keeps the sub-attributes the value leaves out (RFC 7644 §3.5.2.3); a new manager replaces the old whole', async () => {
     await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', path: `${ENTERPRISE}:manager`, value: { value: 'm1', displayName: 'Grace' } })).expect(200);
     await t.scim.patch(`/Users/${id}`, patchBody({ op: 'replace', path: 'name', value: { givenName: 'Augusta' } }, { op: 'replace', path: `${ENTERPRISE}:manager`, value: { value: 'm2' } })).expect(200);
     const after = await user();
     expect(after.name).toEqual({ givenName: 'Augusta', familyName: 'Lovelace' });
-    expect(after[ENTERPRISE].manager).toEqual({ value: 'm2', displayName: 'Grace' });
+    // The manager's displayName named the old manager: a new value replaces it whole; without a value, it merges.
+    expect(after[ENTERPRISE].manager).toEqual({ value: 'm2' });
+    await t.scim.patch(`/Users/${id}`, patchBody({ op: 'replace', path: `${ENTERPRISE}:manager`, value: { displayName: 'Hopper' } })).expect(200);
+    expect((await user())[ENTERPRISE].manager).toEqual({ value: 'm2', displayName: 'Hopper' });
+  });
+
+  test('remove of listed values: a real quote in a value is matched; replace or add with null unassigns (no 500)', async () => {
+    const quoted = 'a"b@example.com';
+    await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', path: 'emails', value: [{ value: quoted, type: 'other' }] })).expect(200);
+    await t.scim.patch(`/Users/${id}`, patchBody({ op: 'remove', path: 'emails', value: [{ value: quoted.toUpperCase() }] })).expect(200);
+    expect((await user()).emails.map((e: { value: string }) => e.value)).toEqual(['ada@example.com', 'Ada@Home.test']);
+    await t.scim.patch(`/Users/${id}`, patchBody({ op: 'replace', path: 'emails', value: null })).expect(200);
+    expect((await user()).emails).toBeUndefined();
+    await t.scim.patch(`/Users/${id}`, patchBody({ op: 'remove', path: ENTERPRISE })).expect(200);
   });
 });
 
