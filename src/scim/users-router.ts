@@ -52,8 +52,19 @@ export function coerceUser(body: unknown): UserAttributes {
     throw badRequest('invalidValue', 'userName is required');
   }
   assertOnePrimary(scim);
-  const ent = enterprise && typeof enterprise === 'object' && Object.keys(enterprise).length > 0 ? (enterprise as Record<string, unknown>) : undefined;
+  const ent = enterprise && typeof enterprise === 'object' && Object.keys(enterprise).length > 0 ? withoutManagerRef(enterprise as Record<string, unknown>) : undefined;
   return { scim: scim as UserAttributes['scim'], enterprise: ent };
+}
+
+/**
+ * `manager.$ref` is the manager's URI, which `manager.value` already names; and a stored key cannot begin with `$`
+ * (the embedded store refuses it, MongoDB treats it as an operator), so it is not kept.
+ */
+function withoutManagerRef(enterprise: Record<string, unknown>): Record<string, unknown> {
+  const manager = enterprise.manager;
+  if (manager === null || typeof manager !== 'object' || !('$ref' in manager)) return enterprise;
+  const { $ref: _ref, ...rest } = manager as Record<string, unknown>;
+  return { ...enterprise, manager: rest };
 }
 
 const GROUPS_PATH = /^(urn:ietf:params:scim:schemas:core:2\.0:User:)?groups(\[|\.|$)/i;

@@ -148,6 +148,19 @@ describe('PATCH /Users details', () => {
   });
 });
 
+describe('the enterprise manager', () => {
+  test('a manager sent with $ref is stored by its value (a stored key cannot begin with "$"): 201, not 500', async () => {
+    const t = await makeTestApp();
+    const manager = { value: 'm1', $ref: 'https://example.com/scim/v2/Users/m1', displayName: 'Grace' };
+    const created = await t.scim.post('/Users', userBody('ada@example.com', { schemas: [CORE, ENTERPRISE], [ENTERPRISE]: { manager } }));
+    expect(created.status).toBe(201);
+    expect(created.body[ENTERPRISE].manager).toEqual({ value: 'm1', displayName: 'Grace' });
+    const put = await t.scim.put(`/Users/${created.body.id}`, userBody('ada@example.com', { schemas: [CORE, ENTERPRISE], [ENTERPRISE]: { manager: { ...manager, value: 'm2' } } }));
+    expect(put.status).toBe(200);
+    expect(put.body[ENTERPRISE].manager.value).toBe('m2');
+  });
+});
+
 describe('PATCH /Groups details', () => {
   test('displayName is matched in any letter case, by path and in a pathless value', async () => {
     const t = await makeTestApp();
