@@ -148,6 +148,16 @@ describe('PATCH /Users details', () => {
   });
 });
 
+describe('nulls in collections', () => {
+  test('a null among the values of a collection is no value: POST is 201 (not 500) and nothing null is stored', async () => {
+    const t = await makeTestApp();
+    const res = await t.scim.post('/Users', userBody('ada@example.com', { emails: [null], phoneNumbers: [null, { value: '+1 555 0100', type: 'work' }] }));
+    expect(res.status).toBe(201);
+    expect(res.body.emails).toBeUndefined();
+    expect(res.body.phoneNumbers).toEqual([{ value: '+1 555 0100', type: 'work' }]);
+  });
+});
+
 describe('the enterprise manager', () => {
   test('a manager sent with $ref is stored by its value (a stored key cannot begin with "$"): 201, not 500', async () => {
     const t = await makeTestApp();
