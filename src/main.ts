@@ -10,7 +10,7 @@ import { openStore } from './store/open';
 import { bootstrap } from './services/organizations';
 import { protectPrototypes } from './scim/guards';
 import { reconcileOrganization } from './services/lifecycle';
-import { adoptUnscopedGroups } from './services/groups';
+import { adoptUnscopedGroups } from './services/group-adoption';
 import { startPolicyScheduler } from './services/scheduler';
 import { acquireDataDirLock } from './store/embedded/lock';
 import { dataFileBytes, heapWarning } from './store/embedded/capacity';
@@ -47,9 +47,11 @@ async function main(): Promise<void> {
   if (org) logger.info({ orgId: org._id, org: org.name }, 'bootstrap organization ready');
   // Finish whatever a crash left half-done (seats, sessions, audit) before taking requests.
   for (const organization of await store.organizations.find({})) {
-    const adopted = await adoptUnscopedGroups(store, organization._id);
-    if (adopted > 0) logger.info({ orgId: organization._id, groups: adopted }, 'groups without a directory connection given to the bootstrap connection');
-    await reconcileOrganization(store, { orgId: organization._id, actor: { kind: 'policy', id: 'startup' }, now: new Date() }, organization);
+    const ctx = { orgId: organization._id, actor: { kind: 'policy', id: 'startup' }, now: new Date() } as const;
+    const { adopted, left, droppedMemberships } = await adoptUnscopedGroups(store, ctx, organization);
+    if (adopted > 0) logger.info({ orgId: organization._id, groups: adopted, droppedMemberships }, 'groups without a directory connection given to the connection of their members');
+    if (left.length > 0) logger.warn({ orgId: organization._id, groups: left }, 'groups without a directory connection left as they were (no connection to give them to, or a group of that name there)');
+    await reconcileOrganization(store, ctx, organization);
   }
 
   collectStartupGarbage(logger);

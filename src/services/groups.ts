@@ -12,7 +12,6 @@ import { DomainError } from '../domain/errors';
 import type { RequestContext } from './context';
 import { caseKey, userScope } from './users';
 import { reevaluateLicenses } from './lifecycle';
-import { bootstrapConnectionId } from './organizations';
 
 export interface GroupAttributes {
   displayName: string;
@@ -243,14 +242,6 @@ export async function updateGroup(
     if (ifMatch !== undefined) throw new DomainError('version_mismatch', 'the group changed while this request was applied');
   }
   throw new DomainError('version_mismatch', 'the group is being changed by other requests; retry');
-}
-
-/**
- * Groups stored before groups belonged to a directory connection have none; they go to the organization's bootstrap
- * connection, the one most organizations had. Run at start-up; returns how many were adopted.
- */
-export function adoptUnscopedGroups(store: Store, orgId: string): Promise<number> {
-  return store.groups.updateMany({ orgId, connectionId: { $exists: false } }, { $set: { connectionId: bootstrapConnectionId(orgId) } });
 }
 
 /** The `display` of a user as a group member: its displayName, or its userName. */

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { ADMIN_TOKEN, makeTestApp, patchBody, scimClient, userBody, type TestApp } from '../helpers/app';
-import { adoptUnscopedGroups } from '../../src/services/groups';
+import { adoptUnscopedGroups } from '../../src/services/group-adoption';
 
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const groupBody = (displayName: string, members: object[] = [], extra: object = {}) => ({ schemas: [GROUP], displayName, members, ...extra });
@@ -194,14 +194,36 @@ describe('groups belong to the directory connection that provisioned them', () =
     expect(own.id).not.toBe(group.id);
   });
 
-  test('groups stored before connections owned groups are given to the bootstrap connection at start-up', async () => {
+  test('groups stored before connections owned groups go, at start-up, to the connection of their members', async () => {
     const t = await makeTestApp();
+    const connection = await request(t.app).post('/admin/api/connections').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({ label: 'second IdP' }).expect(201);
+    const other = scimClient(t.app, connection.body.token);
+    const alice = (await t.scim.post('/Users', userBody('alice@example.com')).expect(201)).body.id;
+    const bob = (await other.post('/Users', userBody('bob@example.com')).expect(201)).body.id;
+    await t.scim.post('/Groups', groupBody('Taken')).expect(201);
     const now = new Date();
-    await t.store.groups.insertOne({ _id: 'legacy', orgId: t.org._id, version: 1, created: now, lastModified: now, displayName: 'Old', displayNameKey: 'old' } as never);
-    await t.scim.get('/Groups/legacy').expect(404);
-    expect(await adoptUnscopedGroups(t.store, t.org._id)).toBe(1);
-    expect((await t.scim.get('/Groups/legacy').expect(200)).body.displayName).toBe('Old');
-    expect(await adoptUnscopedGroups(t.store, t.org._id)).toBe(0);
+    const legacy = async (_id: string, displayName: string, members: string[]) => {
+      await t.store.groups.insertOne({ _id, orgId: t.org._id, version: 1, created: now, lastModified: now, displayName, displayNameKey: displayName.toLowerCase() } as never);
+      for (const value of members) await t.store.memberships.insertOne({ _id: `${_id}:${value}`, orgId: t.org._id, groupId: _id, value, type: 'User', groupDisplay: displayName, added: now });
+    };
+    await legacy('sales', 'Sales', [bob]);
+    await legacy('mixed', 'Mixed', [alice, bob]);
+    await legacy('empty', 'Empty', []);
+    await legacy('clash', 'Taken', [alice]);
+    await other.get('/Groups/sales').expect(404);
+    const ctx = { orgId: t.org._id, actor: { kind: 'policy' as const, id: 'startup' }, now };
+    const adoption = await adoptUnscopedGroups(t.store, ctx, t.org);
+    expect(adoption).toEqual({ adopted: 3, left: ['clash'], droppedMemberships: 1 });
+    // Bob's group goes to his connection, which sees it with him; the bootstrap connection does not.
+    expect((await other.get('/Groups/sales').expect(200)).body.members.map((m: { value: string }) => m.value)).toEqual([bob]);
+    await t.scim.get('/Groups/sales').expect(404);
+    // A group of both goes where most of its members are (a tie: the first); the other connection's user leaves it.
+    const mixed = await t.scim.get('/Groups/mixed').expect(200);
+    expect(mixed.body.members.map((m: { value: string }) => m.value)).toEqual([alice]);
+    // No members: the bootstrap connection among several. A name already taken there: left, reported.
+    await t.scim.get('/Groups/empty').expect(200);
+    await t.scim.get('/Groups/clash').expect(404);
+    expect((await adoptUnscopedGroups(t.store, ctx, t.org)).left).toEqual(['clash']);
   });
 });
 
