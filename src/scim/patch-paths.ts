@@ -61,9 +61,13 @@ export function canonicalOperations(definition: object, resource: Json, operatio
 
 function canonicalOperation(schema: DefinitionLike, resource: Json, operation: PatchOperation): PatchOperation | PatchOperation[] {
   if (typeof operation.path !== 'string') {
-    // A pathless value names attributes by its keys.
-    if (!isObject(operation.value)) return operation;
-    return { ...operation, value: canonicalTopLevel(schema, operation.value) };
+    // RFC 7644 §3.5.2.1/§3.5.2.3: a pathless add or replace adds or replaces each attribute its value names, as the
+    // same operation with that path would (scimmy's pathless replace added: emails were appended, not replaced).
+    // `schemas`, and `id` as it is, are what a client echoing the resource sends along: nothing to change.
+    if (!isObject(operation.value) || !['add', 'replace'].includes(operation.op.toLowerCase())) return operation;
+    const keys = Object.entries(operation.value).filter(([key, v]) => key.toLowerCase() !== 'schemas' && !(key.toLowerCase() === 'id' && v === resource.id));
+    if (keys.length === 0) return operation;
+    return keys.flatMap(([key, value]) => canonicalOperation(schema, resource, { op: operation.op, path: key, value }));
   }
   const path = operation.path.trim();
   const lower = path.toLowerCase();
@@ -119,7 +123,9 @@ function attributeOperation(owner: DefinitionLike, prefix: string, rest: string,
   // sub-attributes describe the resource it names, so a new `value` replaces it whole.
   const reference = target.type === 'complex' && isObject(value) && named(target.subAttributes, 'value') !== undefined && Object.keys(value).some((k) => k.toLowerCase() === 'value');
   const set = op === 'replace' && filter === undefined && !target.config.multiValued && value !== undefined && !reference && (target.type !== 'complex' || isObject(value));
-  return { ...operation, op: set ? 'add' : operation.op, path, value };
+  // An add of a reference is a replace too: scimmy's add would merge the new value into the old manager.
+  const whole = reference && op === 'add' && filter === undefined && !target.config.multiValued;
+  return { ...operation, op: set ? 'add' : whole ? 'replace' : operation.op, path, value };
 }
 
 /**
@@ -140,22 +146,6 @@ function remainingAfter(attribute: AttributeLike, listed: unknown[], stored: unk
   const matches = (element: unknown, item: Json) =>
     isObject(element) && Object.entries(item).every(([key, v]) => v === undefined || same(key, element[named(subs, key)?.name ?? key], v));
   return (Array.isArray(stored) ? stored : []).filter((element) => !(listed as Json[]).some((item) => matches(element, item)));
-}
-
-/** A pathless value: attributes of the schema and whole extensions, by any spelling. */
-function canonicalTopLevel(schema: DefinitionLike, value: Json): Json {
-  const extensions = schema.attributes.filter(isDefinition);
-  const out: Json = {};
-  for (const [key, v] of Object.entries(value)) {
-    const extension = extensions.find((e) => e.id.toLowerCase() === key.toLowerCase());
-    if (extension) {
-      out[extension.id] = isObject(v) ? canonicalKeys(attributesOf(extension), v) : v;
-      continue;
-    }
-    const attribute = named(attributesOf(schema), key);
-    out[attribute?.name ?? key] = attribute?.type === 'complex' ? canonicalComplexValue(attribute, v) : v;
-  }
-  return out;
 }
 
 /** Keys of an object named after `attributes`, each complex one's own keys too. */

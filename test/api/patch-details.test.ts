@@ -88,6 +88,16 @@ describe('PATCH /Users details', () => {
     expect(await user()).toEqual(before);
   });
 
+  test('a pathless replace replaces each attribute it names (RFC 7644 §3.5.2.3): a collection is replaced, not appended to', async () => {
+    await t.scim.patch(`/Users/${id}`, patchBody({ op: 'replace', value: { emails: [{ value: 'babs@example.com', type: 'work', primary: true }], nickName: 'Babs', schemas: [CORE], id } })).expect(200);
+    const after = await user();
+    expect(after.emails).toEqual([{ value: 'babs@example.com', type: 'work', primary: true }]);
+    expect(after.nickName).toBe('Babs');
+    // Keys in any spelling, URN-qualified ones included.
+    await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', value: { [`${CORE}:displayName`]: 'Ada L', [`${ENTERPRISE.toLowerCase()}:Department`]: 'R&D' } })).expect(200);
+    expect(await user()).toMatchObject({ displayName: 'Ada L', [ENTERPRISE]: { department: 'R&D' } });
+  });
+
   test('URN-qualified paths: core sub-attributes, extension sub-attributes, and the whole extension removed', async () => {
     await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', path: `${ENTERPRISE}:manager`, value: { value: 'm1' } }, { op: 'add', path: `${ENTERPRISE}:department`, value: 'R&D' })).expect(200);
     await t.scim.patch(`/Users/${id}`, patchBody({ op: 'replace', path: `${ENTERPRISE}:manager.value`, value: 'm2' }, { op: 'replace', path: `${CORE}:name.familyName`, value: 'Byron' })).expect(200);
@@ -135,6 +145,8 @@ describe('PATCH /Users details', () => {
     expect(after[ENTERPRISE].manager).toEqual({ value: 'm2' });
     await t.scim.patch(`/Users/${id}`, patchBody({ op: 'replace', path: `${ENTERPRISE}:manager`, value: { displayName: 'Hopper' } })).expect(200);
     expect((await user())[ENTERPRISE].manager).toEqual({ value: 'm2', displayName: 'Hopper' });
+    await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', path: `${ENTERPRISE}:manager`, value: '271' })).expect(200);
+    expect((await user())[ENTERPRISE].manager).toEqual({ value: '271' });
   });
 
   test('remove of listed values: a real quote in a value is matched; replace or add with null unassigns (no 500)', async () => {
