@@ -15,7 +15,7 @@ import { etagOf, renderGroup } from './render';
 import { applySelection, isSelected, type AttributeSelection } from './selection';
 import { baseUrlOf, contextOf, ifMatchVersions, listParamsOf, searchParamsOf } from './request';
 import { coerceInbound, CORE_GROUP, definitionOf, groupSchema } from './schema';
-import { canonicalOperations, type PatchOperation } from './patch-paths';
+import { canonicalOperations, inRequestTerms, type Origin, type PatchOperation } from './patch-paths';
 import { guardPatchPath } from './guards';
 import { methodNotAllowed } from '../http/error-handler';
 import { resourceEndpoints, type ResourceType } from './resource-endpoints';
@@ -107,6 +107,7 @@ const GROUP_TYPE: ResourceType<GroupDoc> = {
 /** A group PATCH checked and split: the member changes to run in order, and the operations on the group's attributes. */
 async function planGroupPatch(store: Store, ctx: RequestContext, group: GroupDoc, operations: PatchOperation[], memberOptions: groups.MemberOptions) {
   const attributeOps: PatchOperation[] = [];
+  const attributeOrigins: Origin[] = [];
   const memberChanges: Array<() => Promise<number>> = [];
   const resolve = (value: unknown, where: string) => groups.resolveMembers(store, ctx, membersOf(value, where), memberOptions);
   for (const [i, operation] of operations.entries()) {
@@ -146,12 +147,16 @@ async function planGroupPatch(store: Store, ctx: RequestContext, group: GroupDoc
         const resolved = await resolve(members, `operation ${index} value.members`);
         memberChanges.push(() => (op === 'replace' ? groups.replaceMembers(store, ctx, group, resolved) : groups.addMembers(store, ctx, group, resolved)));
       }
-      if (Object.keys(rest).length > 0) attributeOps.push({ ...operation, value: rest });
+      if (Object.keys(rest).length > 0) {
+        attributeOps.push({ ...operation, value: rest });
+        attributeOrigins.push({ op: operation.op, index });
+      }
       continue;
     }
     attributeOps.push(operation);
+    attributeOrigins.push({ op: operation.op, index });
   }
-  return { attributeOps, memberChanges };
+  return { attributeOps, attributeOrigins, memberChanges };
 }
 
 export function groupsRouter({ store, publicUrl, unknownMembers = 'reject' }: ScimRouterDeps): Router {
@@ -206,17 +211,17 @@ export function groupsRouter({ store, publicUrl, unknownMembers = 'reject' }: Sc
         // RFC 7644 §3.5.2: a PATCH is atomic. Every operation is checked — members resolved, attribute operations
         // applied to the group as read — before the first write; then the member changes run in order and the
         // attributes are written.
-        const { attributeOps, memberChanges } = await planGroupPatch(store, ctx, group, patch.Operations as PatchOperation[], memberOptions);
+        const { attributeOps, attributeOrigins, memberChanges } = await planGroupPatch(store, ctx, group, patch.Operations as PatchOperation[], memberOptions);
         const base = baseUrlOf(req, publicUrl);
         const patchAttributes = async (current: GroupDoc) => {
           const GroupSchema = groupSchema();
           const { meta: _m, ...resource } = renderGroup(current, base);
-          const operations = canonicalOperations(definitionOf(GroupSchema), resource, attributeOps);
+          const { operations, origins } = canonicalOperations(definitionOf(GroupSchema), resource, attributeOps, attributeOrigins);
           let patched: unknown;
           try {
             patched = await new SCIMMY.Messages.PatchOp({ schemas: patch.schemas, Operations: operations as never }).apply(new GroupSchema(resource, 'out') as never);
           } catch (error) {
-            throw refusedValue(error);
+            throw refusedValue(inRequestTerms(error, origins));
           }
           return patched ? coerceGroup(JSON.parse(JSON.stringify(patched))).attrs : undefined;
         };

@@ -54,9 +54,40 @@ const FILTER_NAME = /([A-Za-z$][\w$-]*)(?=\s+(?:eq|ne|co|sw|ew|gt|lt|ge|le|pr)\b
 
 const fold = (text: string) => text.normalize('NFC').toLowerCase();
 
-export function canonicalOperations(definition: object, resource: Json, operations: readonly PatchOperation[]): PatchOperation[] {
+/** Where an operation came from in the request: its op as sent and its place (from 1). */
+export interface Origin {
+  op: string;
+  index: number;
+}
+
+/**
+ * `operations` in scimmy's spelling, and for each the request operation it comes from (`origins` gives those of the
+ * input when it is not the request's list itself), for {@link inRequestTerms}.
+ */
+export function canonicalOperations(definition: object, resource: Json, operations: readonly PatchOperation[], origins?: readonly Origin[]): { operations: PatchOperation[]; origins: Origin[] } {
   const schema = definition as DefinitionLike;
-  return operations.flatMap((operation) => canonicalOperation(schema, resource, operation));
+  const out: { operations: PatchOperation[]; origins: Origin[] } = { operations: [], origins: [] };
+  operations.forEach((operation, i) => {
+    const origin = origins?.[i] ?? { op: operation.op, index: i + 1 };
+    for (const canonical of [canonicalOperation(schema, resource, operation)].flat()) {
+      out.operations.push(canonical);
+      out.origins.push(origin);
+    }
+  });
+  return out;
+}
+
+/**
+ * scimmy names a failed operation by its op and place in the list it applied ("for 'add' op of operation 3"); this
+ * names it as the request did, so an IdP's log points at what it sent.
+ */
+export function inRequestTerms(error: unknown, origins: readonly Origin[]): unknown {
+  if (!(error instanceof Error)) return error;
+  error.message = error.message.replace(/for '(add|remove|replace)' op of operation (\d+)/i, (whole, _op: string, n: string) => {
+    const origin = origins[Number(n) - 1];
+    return origin ? `for '${origin.op.toLowerCase()}' op of operation ${origin.index}` : whole;
+  });
+  return error;
 }
 
 function canonicalOperation(schema: DefinitionLike, resource: Json, operation: PatchOperation): PatchOperation | PatchOperation[] {

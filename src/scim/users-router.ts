@@ -12,7 +12,7 @@ import { renderUser, etagOf } from './render';
 import { applySelection, isSelected, type AttributeSelection } from './selection';
 import { baseUrlOf, contextOf, ifMatchVersions, listParamsOf, searchParamsOf } from './request';
 import { coerceInbound, CORE_USER, definitionOf, ENTERPRISE_USER, LIFECYCLE_USER, userSchema } from './schema';
-import { canonicalOperations, type PatchOperation } from './patch-paths';
+import { canonicalOperations, inRequestTerms, type PatchOperation } from './patch-paths';
 import { assertOnePrimary, valuesAfterPatch } from './multi-valued';
 import { guardPatchPath } from './guards';
 import { methodNotAllowed } from '../http/error-handler';
@@ -205,13 +205,13 @@ export function usersRouter({ store, publicUrl, userPatchResponse = 'resource' }
             // then the spelling scimmy applies (patch-paths.ts).
             const quirked = managerValueFilter(resource, patch.Operations);
             if (quirked.length === 0) return undefined;
-            const operations = canonicalOperations(definitionOf(UserSchema), resource, quirked as PatchOperation[]);
+            const { operations, origins } = canonicalOperations(definitionOf(UserSchema), resource, quirked as PatchOperation[]);
             const effective = new SCIMMY.Messages.PatchOp({ schemas: patch.schemas, Operations: operations as never });
             let patched: unknown;
             try {
               patched = await effective.apply(new UserSchema(filteredPathUpserts(resource, operations), 'out') as never);
             } catch (error) {
-              throw refusedValue(error);
+              throw refusedValue(inRequestTerms(error, origins));
             }
             return patched ? coerceUser(valuesAfterPatch(resource, JSON.parse(JSON.stringify(patched)))) : undefined;
           },

@@ -29,6 +29,16 @@ describe('PATCH /Users details', () => {
     return { ...rest, version: meta.version, lastModified: meta.lastModified };
   };
 
+  test('an error names the operation as the request sent it (its op and place), whatever the server rewrote', async () => {
+    const res = await t.scim.patch(`/Users/${id}`, patchBody({ op: 'Replace', path: 'title', value: 'T' }, { op: 'Replace', path: 'displayName', value: 42 }));
+    expect(res.status).toBe(400);
+    expect(res.body.detail).toContain("for 'replace' op of operation 2");
+    const group = (await t.scim.post('/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'G' }).expect(201)).body;
+    const bad = await t.scim.patch(`/Groups/${group.id}`, patchBody({ op: 'add', path: 'members', value: [] }, { op: 'replace', path: 'displayName', value: 42 }));
+    expect(bad.status).toBe(400);
+    expect(bad.body.detail).toContain('operation 2');
+  });
+
   test('a value the schema refuses in a filtered path is 400 invalidValue, never 500, and nothing changes', async () => {
     const before = await user();
     for (const path of ['emails[type eq "personal"].value', 'phoneNumbers[type eq "satellite"].value', 'addresses[type eq "office"].locality']) {
