@@ -33,7 +33,8 @@ export function booleanStringsInUser<T>(body: T): T {
 /**
  * The same quirk in PATCH: `{"op":"Replace","path":"active","value":"False"}` → `{"op":"Replace","path":"active",
  * "value":false}`; `{"op":"replace","value":{"active":"False"}}` → `{"op":"replace","value":{"active":false}}`;
- * `{"op":"replace","path":"emails[type eq \"work\"].primary","value":"True"}` → `value: true`.
+ * `{"op":"replace","path":"emails[type eq \"work\"].primary","value":"True"}` → `value: true`;
+ * `{"op":"Add","path":"roles","value":[{"value":"Admin","primary":"True"}]}` → `primary: true` (Entra app roles).
  */
 export function booleanStringsInPatch<T>(body: T): T {
   if (body === null || typeof body !== 'object' || !Array.isArray((body as { Operations?: unknown }).Operations)) return body;
@@ -43,6 +44,12 @@ export function booleanStringsInPatch<T>(body: T): T {
     if (typeof path === 'string' && (ACTIVE_PATH.test(path) || PRIMARY_PATH.test(path))) return { ...operation, value: toBoolean(value) };
     if (path === undefined && value !== null && typeof value === 'object' && !Array.isArray(value)) {
       return { ...operation, value: booleanStringsInUser(value) };
+    }
+    const multi = typeof path === 'string' ? WITH_PRIMARY.find((name) => name.toLowerCase() === path.trim().toLowerCase()) : undefined;
+    if (multi && value !== null && typeof value === 'object') {
+      // The collection's values as a user body would carry them.
+      const values = (booleanStringsInUser({ [multi]: Array.isArray(value) ? value : [value] }) as Record<string, unknown>)[multi];
+      return { ...operation, value: Array.isArray(value) ? values : (values as unknown[])[0] };
     }
     return operation;
   });

@@ -35,6 +35,13 @@ describe('Entra boolean strings', () => {
       patchBody({ op: 'replace', path: 'emails[type eq "work"].primary', value: true }),
     );
     expect(booleanStringsInPatch(patchBody({ op: 'replace', path: 'title', value: 'False' }))).toEqual(patchBody({ op: 'replace', path: 'title', value: 'False' }));
+    // Entra app roles: the values of a collection named by the path.
+    expect(booleanStringsInPatch(patchBody({ op: 'Add', path: 'roles', value: [{ value: 'Admin', primary: 'True' }] }))).toEqual(
+      patchBody({ op: 'Add', path: 'roles', value: [{ value: 'Admin', primary: true }] }),
+    );
+    expect(booleanStringsInPatch(patchBody({ op: 'add', path: 'emails', value: { value: 'a@x', primary: 'false' } }))).toEqual(
+      patchBody({ op: 'add', path: 'emails', value: { value: 'a@x', primary: false } }),
+    );
   });
 
   test('through HTTP: POST with "active":"True" creates an active user; "value":"False" deactivates it', async () => {
