@@ -16,7 +16,9 @@
  *   removes;
  * - a `replace` of a single value by path (an attribute, a sub-attribute, a complex attribute or an extension) sets
  *   it as scimmy's `add` does: a complex one keeps the sub-attributes the value leaves out (RFC 7644 §3.5.2.3),
- *   which scimmy's `replace` (remove, then add) drops.
+ *   which scimmy's `replace` (remove, then add) drops — except a reference (`manager`), whose other sub-attributes
+ *   describe what its `value` names: a new value replaces it whole, by `add` as by `replace`;
+ * - a pathless `add` or `replace` becomes one operation per attribute it names (scimmy's pathless replace added).
  *
  * Anything not understood is left as written, for scimmy to accept or refuse.
  */

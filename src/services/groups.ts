@@ -48,7 +48,7 @@ export type ResolvedMembers = ReadonlyMap<string, MemberInput>;
 
 /**
  * Resolves members to users this connection sees (a user deleted through SCIM, or provisioned through another
- * connection, is 404 to it and cannot become a member either) or to groups of the organization, filling `display`
+ * connection, is 404 to it and cannot become a member either) or to this connection's groups, filling `display`
  * from the user when the client gave none. An unknown id is a client error naming the id, not a silent skip (E58).
  */
 export async function resolveMembers(store: Store, ctx: RequestContext, members: MemberInput[], options: MemberOptions = {}): Promise<ResolvedMembers> {
