@@ -51,16 +51,20 @@ export function coerceUser(body: unknown): UserAttributes {
   if (typeof scim.userName !== 'string' || scim.userName.trim() === '') {
     throw badRequest('invalidValue', 'userName is required');
   }
-  // A null in a collection is no value (RFC 7643 §2.5); scimmy passes it through, and "emails": [null] was a 500.
+  dropNullValues(scim);
+  assertOnePrimary(scim);
+  const ent = enterprise && typeof enterprise === 'object' && Object.keys(enterprise).length > 0 ? withoutManagerRef(enterprise as Record<string, unknown>) : undefined;
+  return { scim: scim as UserAttributes['scim'], enterprise: ent };
+}
+
+/** A null in a collection is no value (RFC 7643 §2.5); scimmy passes it through, and "emails": [null] was a 500. */
+function dropNullValues(scim: Record<string, unknown>): void {
   for (const [key, value] of Object.entries(scim)) {
     if (!Array.isArray(value) || value.every((v) => v !== null && v !== undefined)) continue;
     const kept = value.filter((v) => v !== null && v !== undefined);
     if (kept.length > 0) scim[key] = kept;
     else delete scim[key];
   }
-  assertOnePrimary(scim);
-  const ent = enterprise && typeof enterprise === 'object' && Object.keys(enterprise).length > 0 ? withoutManagerRef(enterprise as Record<string, unknown>) : undefined;
-  return { scim: scim as UserAttributes['scim'], enterprise: ent };
 }
 
 /**
