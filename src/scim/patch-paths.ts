@@ -23,6 +23,8 @@
  * Anything not understood is left as written, for scimmy to accept or refuse.
  */
 
+import { caseKey } from '../services/users';
+
 type Json = Record<string, unknown>;
 
 interface AttributeLike {
@@ -53,8 +55,6 @@ const PATH = /^(?<attr>[A-Za-z$][\w$-]*)(?:\.(?<sub>[A-Za-z$][\w$-]*))?(?:\[(?<f
 const EQUALITY = /^\s*(?<sub>[A-Za-z$][\w$-]*)\s+eq\s+"(?<text>(?:[^"\\]|\\.)*)"\s*$/is;
 /** Names followed by an operator, outside quoted text, in a value filter. */
 const FILTER_NAME = /([A-Za-z$][\w$-]*)(?=\s+(?:eq|ne|co|sw|ew|gt|lt|ge|le|pr)\b)/gi;
-
-const fold = (text: string) => text.normalize('NFC').toLowerCase();
 
 /** Where an operation came from in the request: its op as sent and its place (from 1). */
 export interface Origin {
@@ -173,7 +173,7 @@ function remainingAfter(attribute: AttributeLike, listed: unknown[], stored: unk
   const subs = attribute.subAttributes ?? [];
   const same = (name: string, a: unknown, b: unknown) => {
     const sub = named(subs, name);
-    if (sub?.type === 'string' && !sub.config.caseExact && typeof a === 'string' && typeof b === 'string') return fold(a) === fold(b);
+    if (sub?.type === 'string' && !sub.config.caseExact && typeof a === 'string' && typeof b === 'string') return caseKey(a) === caseKey(b);
     return a === b;
   };
   const matches = (element: unknown, item: Json) =>
@@ -219,10 +219,10 @@ function canonicalFilter(attribute: AttributeLike, filter: string, stored: unkno
   } catch {
     return spelled;
   }
-  const wanted = fold(text);
+  const wanted = caseKey(text);
   const values = Array.isArray(stored) ? stored.map((element) => (isObject(element) ? element[sub.name] : undefined)) : [];
   const canonicalValues = Array.isArray(sub.config.canonicalValues) ? (sub.config.canonicalValues as unknown[]) : [];
-  const same = [...values, ...canonicalValues].find((v): v is string => typeof v === 'string' && fold(v) === wanted);
+  const same = [...values, ...canonicalValues].find((v): v is string => typeof v === 'string' && caseKey(v) === wanted);
   return same === undefined || same === text ? spelled : `${sub.name} eq ${JSON.stringify(same)}`;
 }
 
