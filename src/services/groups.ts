@@ -194,9 +194,17 @@ export async function replaceMembers(store: Store, ctx: RequestContext, group: G
   return removed + added.length;
 }
 
+/** The update that records a change of a group's members: a new version, modified now. */
+const newVersion = (ctx: RequestContext) => ({ $set: { lastModified: ctx.now }, $inc: { version: 1 } });
+
+/** The groups `memberId` (a user or a group) belongs to. */
+async function groupIdsOfMember(store: Store, ctx: RequestContext, memberId: string): Promise<string[]> {
+  return (await store.memberships.find({ orgId: ctx.orgId, value: memberId }, { projection: { groupId: 1 } })).map((m) => m.groupId);
+}
+
 /** Records that the group changed (membership), bumping its version. */
 export function touchGroup(store: Store, ctx: RequestContext, groupId: string): Promise<GroupDoc | null> {
-  return store.groups.updateOne({ _id: groupId, ...groupScope(ctx) }, { $set: { lastModified: ctx.now }, $inc: { version: 1 } });
+  return store.groups.updateOne({ _id: groupId, ...groupScope(ctx) }, newVersion(ctx));
 }
 
 /** Versioned read-modify-write of a group's own attributes; see `updateUser` for the retry rule. */
@@ -254,7 +262,7 @@ export function memberDisplayOf(scim: UserDoc['scim']): string {
  * server's), and each of those groups gets a new version, its members having changed.
  */
 export async function renameMember(store: Store, ctx: RequestContext, userId: string, display: string): Promise<void> {
-  const groupIds = (await store.memberships.find({ orgId: ctx.orgId, value: userId }, { projection: { groupId: 1 } })).map((m) => m.groupId);
+  const groupIds = await groupIdsOfMember(store, ctx, userId);
   if (groupIds.length === 0) return;
   await store.memberships.updateMany({ orgId: ctx.orgId, value: userId }, { $set: { display } });
   await bumpGroups(store, ctx, groupIds);
@@ -265,7 +273,7 @@ export async function renameMember(store: Store, ctx: RequestContext, userId: st
  * connection: an admin action has none, and a member's groups are the ones its memberships name.
  */
 async function bumpGroups(store: Store, ctx: RequestContext, groupIds: string[]): Promise<void> {
-  for (const groupId of groupIds) await store.groups.updateOne({ _id: groupId, orgId: ctx.orgId }, { $set: { lastModified: ctx.now }, $inc: { version: 1 } });
+  for (const groupId of groupIds) await store.groups.updateOne({ _id: groupId, orgId: ctx.orgId }, newVersion(ctx));
 }
 
 /** Deletes the group and its memberships; `false` when it does not exist. */
@@ -285,7 +293,7 @@ export async function deleteGroup(store: Store, ctx: RequestContext, id: string)
  * version: its `members` changed, so an ETag taken before must no longer match (RFC 7644 §3.14).
  */
 export async function dropMemberships(store: Store, ctx: RequestContext, memberId: string): Promise<void> {
-  const groupIds = (await store.memberships.find({ orgId: ctx.orgId, value: memberId }, { projection: { groupId: 1 } })).map((m) => m.groupId);
+  const groupIds = await groupIdsOfMember(store, ctx, memberId);
   if (groupIds.length === 0) return;
   await store.memberships.deleteMany({ orgId: ctx.orgId, value: memberId });
   await bumpGroups(store, ctx, groupIds);

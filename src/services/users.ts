@@ -173,7 +173,8 @@ export async function updateUser(
       Object.assign(set, decisionUpdate(ctx, current, decision));
     }
     const update: Record<string, unknown> = { $set: set, $inc: { version: 1 } };
-    if (next.enterprise && Object.keys(next.enterprise).length > 0) set.enterprise = next.enterprise;
+    const enterprise = emptyAsNone(next.enterprise);
+    if (enterprise) set.enterprise = enterprise;
     else if (current.enterprise) update.$unset = { enterprise: true };
     try {
       const written = await store.users.updateOne({ _id: id, ...userScope(ctx), version: current.version }, update);
