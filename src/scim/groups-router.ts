@@ -15,7 +15,7 @@ import { etagOf, renderGroup } from './render';
 import { applySelection, isSelected, type AttributeSelection } from './selection';
 import { baseUrlOf, contextOf, ifMatchVersions, listParamsOf, searchParamsOf } from './request';
 import { coerceInbound, CORE_GROUP, definitionOf, groupSchema } from './schema';
-import { canonicalOperations, inRequestTerms, type Origin, type PatchOperation } from './patch-paths';
+import { canonicalOperations, inRequestTerms, targetedNames, type Origin, type PatchOperation } from './patch-paths';
 import { guardPatchPath } from './guards';
 import { methodNotAllowed } from '../http/error-handler';
 import { resourceEndpoints, type ResourceType } from './resource-endpoints';
@@ -116,8 +116,7 @@ async function planGroupPatch(store: Store, ctx: RequestContext, group: GroupDoc
     const path = operation.path?.trim();
     if (path) guardPatchPath(path);
     // RFC 7644 §3.5.2: an operation on a read-only attribute is refused, not ignored.
-    const names = path ? [path] : operation.value !== null && typeof operation.value === 'object' ? Object.keys(operation.value) : [];
-    if (names.some((name) => META_PATH.test(name))) throw new ScimError(400, 'mutability', `operation ${index}: meta is read-only`);
+    if (targetedNames(operation).some((name) => META_PATH.test(name))) throw new ScimError(400, 'mutability', `operation ${index}: meta is read-only`);
     if (path && MEMBERS_PATH.test(path)) {
       if (op === 'add') {
         const members = await resolve(operation.value, `operation ${index} value`);

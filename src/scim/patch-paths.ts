@@ -56,6 +56,12 @@ const EQUALITY = /^\s*(?<sub>[A-Za-z$][\w$-]*)\s+eq\s+"(?<text>(?:[^"\\]|\\.)*)"
 /** Names followed by an operator, outside quoted text, in a value filter. */
 const FILTER_NAME = /([A-Za-z$][\w$-]*)(?=\s+(?:eq|ne|co|sw|ew|gt|lt|ge|le|pr)\b)/gi;
 
+/** The attributes an operation names: its path, or the keys of a pathless value (for the read-only checks). */
+export function targetedNames(operation: { path?: unknown; value?: unknown }): string[] {
+  if (typeof operation.path === 'string' && operation.path.trim() !== '') return [operation.path.trim()];
+  return operation.value !== null && typeof operation.value === 'object' ? Object.keys(operation.value) : [];
+}
+
 /** Where an operation came from in the request: its op as sent and its place (from 1). */
 export interface Origin {
   op: string;

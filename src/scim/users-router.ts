@@ -12,7 +12,7 @@ import { renderUser, etagOf } from './render';
 import { applySelection, isSelected, type AttributeSelection } from './selection';
 import { baseUrlOf, contextOf, ifMatchVersions, listParamsOf, searchParamsOf } from './request';
 import { coerceInbound, CORE_USER, definitionOf, ENTERPRISE_USER, LIFECYCLE_USER, userSchema } from './schema';
-import { canonicalOperations, inRequestTerms, type PatchOperation } from './patch-paths';
+import { canonicalOperations, inRequestTerms, targetedNames, type PatchOperation } from './patch-paths';
 import { assertOnePrimary, valuesAfterPatch } from './multi-valued';
 import { guardPatchPath } from './guards';
 import { methodNotAllowed } from '../http/error-handler';
@@ -89,9 +89,8 @@ const LIFECYCLE_PATH = new RegExp(`^${LIFECYCLE_USER.replace(/\./g, '\\.')}(:|$)
  */
 function refuseReadOnlyTargets(operations: Array<{ path?: unknown; value?: unknown }>): void {
   operations.forEach((op, i) => {
-    const path = typeof op.path === 'string' ? op.path.trim() : '';
-    if (path) guardPatchPath(path);
-    const names = path ? [path] : op.value !== null && typeof op.value === 'object' ? Object.keys(op.value as object) : [];
+    if (typeof op.path === 'string' && op.path.trim() !== '') guardPatchPath(op.path.trim());
+    const names = targetedNames(op);
     if (names.some((name) => GROUPS_PATH.test(name))) {
       throw new ScimError(400, 'mutability', `operation ${i + 1}: groups is read-only on a User; change membership through /Groups`);
     }
