@@ -5,6 +5,7 @@
 import Datastore from '@seald-io/nedb';
 import { CHECKPOINT_EVERY, DatastoreReader } from '../../src/store/embedded/read';
 import { patchIndexTrees } from '../../src/store/embedded/index-buckets';
+import { updateById } from '../../src/store/embedded/write';
 import { compareKeyValues, model } from '../../src/store/embedded/nedb';
 import type { Query, Sort } from '../../src/store/port';
 
@@ -155,6 +156,14 @@ describe('embedded reads', () => {
     await update('an update inside the scope', 'id-001000', { rank: 77 });
     await update('an update that leaves a scope', 'id-001001', { connectionId: 'c9' });
     await update('an update that enters a scope', 'id-002999', { orgId: 'o1', connectionId: 'c1' });
+    // In place (write.ts): the document kept in `_id` order is the updated one; the change says what it was.
+    const inPlace = async (step: string, id: string, set: Record<string, unknown>) => {
+      const written = await updateById(db as Datastore<unknown>, id, {}, { $set: set });
+      read.written({ updated: id, before: written!.before });
+      await agree(step);
+    };
+    await inPlace('an update in place that leaves a scope', 'id-001003', { connectionId: 'c9' });
+    await inPlace('an update in place that enters a scope', 'id-002995', { orgId: 'o1' });
     // Appended in `_id` order (after every id of the data set, `id-arr` included), in and out of the scopes, past
     // more than one kept position.
     for (let n = 0; n < 150; n++) {

@@ -18,6 +18,7 @@ import { installBulkIndexBuild } from './bulk-index';
 import { installFastLines } from './lines';
 import { keepDataFileOpen, loadDataFile, type DataFile } from './append';
 import { internals } from './nedb';
+import { insertOne, updateById } from './write';
 import type { AccessRequestDoc, AuditEventDoc, GroupDoc, MembershipDoc, OrganizationDoc, SeatDoc, TokenDoc, UserDoc, WorkspaceDoc } from '../documents';
 
 /**
@@ -144,7 +145,7 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
   }
 
   async insertOne(doc: T): Promise<void> {
-    await this.guard(() => this.db.insertAsync(doc), [doc], () => ({ inserted: doc._id }));
+    await this.guard(() => insertOne(this.db as Datastore<unknown>, doc), [doc], () => ({ inserted: doc._id }));
   }
 
   async insertMany(docs: T[]): Promise<void> {
@@ -155,7 +156,8 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
    * NeDB tests every candidate of the index it picks, even after the first match: claiming a seat tested every free
    * seat (~100 ms with 100k). So the document is found first (the reader picks the smallest index and stops at the
    * first match) and the write names it by `_id`, still under the whole query: when a write queued before this one
-   * changed it meanwhile, nothing is written and the lookup runs again.
+   * changed it meanwhile, nothing is written and the lookup runs again. The write updates the document in place,
+   * touching only the indexes whose key changed (write.ts).
    */
   async updateOne(query: Query, update: Update): Promise<T | null> {
     const nedbQuery = toNedbQuery(query);
@@ -164,11 +166,11 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
       if (id === undefined) break;
       if (id === null) return null;
       const result = await this.guard(
-        () => this.db.updateAsync({ $and: [nedbQuery], _id: id }, update, { multi: false, returnUpdatedDocs: true }),
+        () => updateById(this.db as Datastore<unknown>, id, nedbQuery, update),
         [],
-        updatedOne,
+        (written) => (written ? { updated: id, before: written.before } : 'nothing'),
       );
-      if (result.affectedDocuments) return result.affectedDocuments as T;
+      if (result) return result.doc as T;
     }
     const result = await this.guard(() => this.db.updateAsync(nedbQuery, update, { multi: false, returnUpdatedDocs: true }), [], updatedOne);
     return (result.affectedDocuments as T | null) ?? null;

@@ -19,6 +19,10 @@ export interface NedbModel {
   getDotValues(doc: unknown, fields: string[]): unknown;
   serialize(doc: unknown): string;
   deserialize(line: string): unknown;
+  /** A new document: `doc` with the update's modifiers applied (throws on an invalid update or a changed `_id`). */
+  modify(doc: unknown, update: unknown): Doc;
+  /** Throws when a document holds a field NeDB refuses (`$`-prefixed or dotted names). */
+  checkObject(doc: unknown): void;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -81,6 +85,10 @@ export interface NedbIndex {
   /** The options NeDB gives a new tree of this index. */
   treeOptions: { compareKeys(a: unknown, b: unknown): number };
   getMatching(value: unknown): Doc[];
+  /** Adds the document under its key (each distinct key of an array field); a unique violation leaves the index as it was. */
+  insert(doc: unknown): void;
+  /** Removes the document from under its key. */
+  remove(doc: unknown): void;
   /** One document, or (with a single argument) a list of `{oldDoc, newDoc}` pairs. */
   update(oldDoc: unknown, newDoc?: unknown): void;
 }

@@ -137,7 +137,7 @@ interface MatchPositions {
  * What a write did, when the collection can tell: nothing, or one document updated or inserted (named by `_id`).
  * Anything else — several documents, removals, a failed write — is reported without a change: all kept is dropped.
  */
-export type Change = 'nothing' | { updated: string } | { inserted: string };
+export type Change = 'nothing' | { updated: string; before?: Doc } | { inserted: string };
 
 /** Where the document with `_id` `id` is in `docs` (in `_id` order), or -1. */
 function positionOfId(docs: Doc[], id: string): number {
@@ -190,7 +190,7 @@ export class DatastoreReader {
   }
 
   /** Brings the kept documents and positions in line with `change`; `false` when they cannot be. */
-  private keptAfter(change: { updated: string } | { inserted: string }, order: Doc[]): boolean {
+  private keptAfter(change: Exclude<Change, 'nothing'>, order: Doc[]): boolean {
     const id = 'updated' in change ? change.updated : change.inserted;
     // The document as stored now (a later write may already have replaced the one this change wrote: same result).
     const stored = this.db.indexes._id.getMatching(id)[0];
@@ -198,7 +198,8 @@ export class DatastoreReader {
     if ('updated' in change) {
       const at = positionOfId(order, id);
       if (at < 0) return false;
-      const before = order[at];
+      // An update in place (write.ts) leaves the same object in `order`: the change says what it was before.
+      const before = change.before ?? order[at];
       order[at] = stored;
       // A scope the document entered or left (an unlinked user) has other positions: counted again when next asked.
       for (const [key, known] of this.positions) if (known.matches(before) !== known.matches(stored)) this.positions.delete(key);
@@ -216,13 +217,14 @@ export class DatastoreReader {
 
   /**
    * `find` for a NeDB-dialect query; `undefined` when NeDB must run it (TTL indexes, projections other than a list of
-   * top-level fields). Results are copies, or with `copies` false the stored documents themselves (never to be
-   * changed: NeDB replaces a document on update, so a stored one is never written to). Projections are always new.
+   * top-level fields). Results are copies, or with `copies` false snapshots that share the stored document's nested
+   * objects (never to be changed): an update gives a stored document new top-level values and never writes into a
+   * nested object (write.ts), so a snapshot stays the version it was read at. Projections are always new.
    */
   find(query: Query, options: ReadOptions = {}, copies = true): Doc[] | undefined {
     if (options.projection && !isFieldList(options.projection)) return undefined;
     const page = this.findStored(query, options);
-    if (!page || !options.projection) return copies ? page?.map((doc) => model.deepCopy(doc)) : page;
+    if (!page || !options.projection) return page?.map(copies ? (doc) => model.deepCopy(doc) : (doc) => ({ ...doc }));
     // NeDB's inclusion projection: the fields listed (those the document has), and `_id` unless it is excluded.
     const fields = Object.keys(options.projection).filter((f) => f !== '_id');
     const withId = options.projection._id !== 0;

@@ -1,0 +1,90 @@
+/**
+ * Writes of one document that keep NeDB's result at a fraction of its cost (PERFORMANCE.md §5; tested against the
+ * library in test/store/embedded-write.test.ts).
+ *
+ * NeDB updates a document by building a new object and moving it into every index: for each index, a walk of its
+ * tree to find the old object and put the new one in its place, even when the indexed value did not change — which
+ * for most writes is every index but one. That was ~40% of an update of a user (~90 µs at 100k users). Here the
+ * stored object stays the same object and takes the new content: only the indexes whose key changed are touched.
+ *
+ * The stored object takes the new version's top-level values; its nested objects are never written to (the new
+ * version brings its own), which is what lets `findReadOnly` hand out a shallow snapshot instead of a copy (read.ts).
+ *
+ * Inserts skip the copy NeDB makes of the inserted document to return it: the adapter never uses it.
+ */
+import type Datastore from '@seald-io/nedb';
+import type { Query, Update } from '../port';
+import { internals, model, type Doc, type NedbIndex } from './nedb';
+
+interface Executor {
+  pushAsync<R>(task: () => Promise<R>): Promise<R>;
+}
+
+/** NeDB's queue of a datastore: every write runs as one of its tasks, so writes never interleave. */
+export const executorOf = (db: Datastore<unknown>) => (db as unknown as { executor: Executor }).executor;
+
+/** Whether two index keys of `index` are the same key (the same set of keys for an array field). */
+function sameKey(index: NedbIndex, a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => model.compareThings(v, b[i]) === 0);
+  }
+  return index.treeOptions.compareKeys(a, b) === 0;
+}
+
+/** Gives `target` exactly the own properties of `source`, in place. */
+function becomes(target: Doc, source: Doc): void {
+  for (const key of Object.keys(target)) if (!(key in source)) delete target[key];
+  Object.assign(target, source);
+}
+
+export interface UpdatedOne {
+  /** A copy of the document as stored now, for the caller. */
+  doc: Doc;
+  /** The document before the update: its top-level fields, for the reader (read.ts) to tell what changed. */
+  before: Doc;
+}
+
+/**
+ * Updates the document with `_id` `id` when it matches `query` (NeDB dialect), as NeDB's `update` with `multi: false`
+ * would: the same modifiers and checks, the same line appended to the data file, a unique violation refused with the
+ * library's error and nothing changed. Resolves `null` when no document matched.
+ */
+export function updateById(db: Datastore<unknown>, id: string, query: Query, update: Update): Promise<UpdatedOne | null> {
+  const { indexes, persistence } = internals(db);
+  return executorOf(db).pushAsync(async () => {
+    const stored = indexes._id.getMatching(id)[0];
+    if (!stored || !model.match(stored, query)) return null;
+    const next = model.modify(stored, update);
+    const moved: NedbIndex[] = [];
+    for (const index of Object.values(indexes)) {
+      if (!sameKey(index, model.getDotValues(stored, index._fields), model.getDotValues(next, index._fields))) moved.push(index);
+    }
+    const before = { ...stored };
+    for (const index of moved) index.remove(stored);
+    becomes(stored, next);
+    let inserted = 0;
+    try {
+      for (; inserted < moved.length; inserted++) moved[inserted].insert(stored);
+    } catch (error) {
+      // A unique key refused the new version: put the old one back everywhere, as the library does.
+      for (let i = 0; i < inserted; i++) moved[i].remove(stored);
+      becomes(stored, before);
+      for (const index of moved) index.insert(stored);
+      throw error;
+    }
+    await persistence.persistNewStateAsync([next]);
+    return { doc: model.deepCopy(stored), before };
+  });
+}
+
+/** Inserts one document as NeDB's `insert` would (a copy, checked, indexed, appended), without copying it back. */
+export function insertOne(db: Datastore<unknown>, doc: Doc): Promise<void> {
+  const { persistence } = internals(db);
+  const cache = db as unknown as { _insertInCache(doc: Doc): void };
+  return executorOf(db).pushAsync(async () => {
+    const prepared = model.deepCopy(doc);
+    model.checkObject(prepared);
+    cache._insertInCache(prepared);
+    await persistence.persistNewStateAsync([prepared]);
+  });
+}

@@ -1,0 +1,172 @@
+/**
+ * The embedded store updates a document in place and inserts without copying back (src/store/embedded/write.ts): the
+ * result — documents, every index, the lines of the data file, errors — must be what NeDB itself gives.
+ */
+import Datastore from '@seald-io/nedb';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { insertOne, updateById } from '../../src/store/embedded/write';
+import { patchIndexTrees } from '../../src/store/embedded/index-buckets';
+import { DatastoreReader } from '../../src/store/embedded/read';
+import { hasKey, internals, type TreeNode } from '../../src/store/embedded/nedb';
+import { seededRandom } from '../../src/cli/demo';
+import type { Query, Update } from '../../src/store/port';
+
+type Doc = { _id: string; [k: string]: unknown };
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'embedded-write-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A datastore with the kinds of indexes the store declares: compound unique, sparse, multikey, large shared keys. */
+async function dataset(name: string, size = 300): Promise<Datastore<Doc>> {
+  const db = new Datastore<Doc>({ filename: path.join(dir, `${name}.db`) });
+  await db.loadDatabaseAsync();
+  // Indexes are updated in this order: a unique violation comes after others took the new version.
+  await db.ensureIndexAsync({ fieldName: 'license' });
+  await db.ensureIndexAsync({ fieldName: 'emailKeys' });
+  await db.ensureIndexAsync({ fieldName: ['orgId', 'userNameKey'], unique: true });
+  await db.ensureIndexAsync({ fieldName: 'externalId', sparse: true });
+  const docs: Doc[] = [];
+  for (let i = 0; i < size; i++) {
+    docs.push({
+      _id: `id-${String(i).padStart(4, '0')}`,
+      orgId: i % 4 === 0 ? 'o2' : 'o1',
+      userNameKey: `user${i}`,
+      ...(i % 3 === 0 ? {} : { externalId: `ext${i % 50}` }),
+      emailKeys: i % 7 === 0 ? [] : [`user${i}@example.com`, ...(i % 5 === 0 ? [`alt${i}@example.com`] : [])],
+      license: i % 9 === 0 ? 'pending_seat' : 'free',
+      version: 1,
+      scim: { userName: `user${i}`, name: { givenName: `G${i}` }, active: true },
+    });
+  }
+  await db.insertAsync(docs);
+  return db;
+}
+
+/** Every index as key → ids and documents, read from its tree. */
+function indexContents(db: Datastore<Doc>): Record<string, Array<[unknown, Array<Doc>]>> {
+  const out: Record<string, Array<[unknown, Array<Doc>]>> = {};
+  for (const [name, index] of Object.entries(internals(db as Datastore<unknown>).indexes)) {
+    const entries: Array<[unknown, Array<Doc>]> = [];
+    const visit = (node: TreeNode | null | undefined) => {
+      if (!node || !hasKey(node)) return;
+      visit(node.left);
+      entries.push([node.key, [...(node.data as Doc[])].sort((a, b) => a._id.localeCompare(b._id))]);
+      visit(node.right);
+    };
+    visit(index.tree.tree);
+    out[name] = entries;
+  }
+  return out;
+}
+
+/** One random update of a random document, with a query that sometimes does not match. */
+function randomWrite(random: ReturnType<typeof seededRandom>, size: number): { id: string; query: Query; update: Update } {
+  const i = Math.floor(random.next() * size);
+  const id = `id-${String(i).padStart(4, '0')}`;
+  const query: Query = random.next() < 0.15 ? { version: 999 } : random.next() < 0.5 ? { orgId: random.pick(['o1', 'o2']) } : {};
+  const j = Math.floor(random.next() * size);
+  const update = random.pick<() => Update>([
+    // Nothing indexed changes.
+    () => ({ $set: { 'scim.name.givenName': `N${j}` }, $inc: { version: 1 } }),
+    () => ({ $set: { scim: { userName: `user${i}`, active: random.next() < 0.5 } }, $inc: { version: 1 } }),
+    // One index's key changes, to a value others share or to one of its own; a taken userNameKey is refused.
+    () => ({ $set: { license: random.pick(['free', 'licensed', 'pending_seat']) } }),
+    () => ({ $set: { userNameKey: `user${j}` } }),
+    () => ({ $set: { userNameKey: `renamed${j}`, orgId: random.pick(['o1', 'o2', 'o3']) } }),
+    () => ({ $set: { externalId: `ext${j % 50}` } }),
+    () => ({ $unset: { externalId: true } }),
+    () => ({ $set: { emailKeys: [`user${j}@example.com`] } }),
+    () => ({ $set: { emailKeys: [] } }),
+    () => ({ $push: { emailKeys: `more${j}@example.com` } }),
+    // Several at once, one of them unique.
+    () => ({ $set: { userNameKey: `user${j}`, license: 'licensed', emailKeys: [`x${j}@example.com`, `x${j}@example.com`] }, $inc: { version: 1 } }),
+    // Refused by NeDB before anything changes.
+    () => ({ $set: { _id: 'other' } }),
+    () => ({ $set: { 'bad.$field': 1 } }),
+  ])();
+  return { id, query, update };
+}
+
+const outcome = async <R>(run: () => Promise<R>) => {
+  try {
+    return { result: await run() };
+  } catch (error) {
+    const e = error as { errorType?: string; message?: string };
+    return { error: e.errorType ?? e.message };
+  }
+};
+
+describe('embedded writes in place', () => {
+  it('give the documents, indexes, data-file lines and errors NeDB gives, for 600 random updates', async () => {
+    const size = 300;
+    const patched = await dataset('patched', size);
+    const plain = await dataset('plain', size);
+    patchIndexTrees(patched as Datastore<unknown>);
+    const random = seededRandom(7);
+    let refused = 0;
+    let unmatched = 0;
+    for (let n = 0; n < 600; n++) {
+      const { id, query, update } = randomWrite(random, size);
+      const ours = await outcome(() => updateById(patched as Datastore<unknown>, id, query, update));
+      const theirs = await outcome(() => plain.updateAsync({ $and: [query], _id: id }, update, { multi: false, returnUpdatedDocs: true }));
+      expect(ours.error).toEqual(theirs.error);
+      if (ours.error) {
+        refused++;
+        continue;
+      }
+      const doc = (theirs.result as { affectedDocuments?: Doc }).affectedDocuments ?? null;
+      expect(ours.result?.doc ?? null).toEqual(doc);
+      if (!doc) unmatched++;
+    }
+    // The sequence exercised every path.
+    expect(refused).toBeGreaterThan(20);
+    expect(unmatched).toBeGreaterThan(20);
+    expect(await patched.findAsync({}).sort({ _id: 1 })).toEqual(await plain.findAsync({}).sort({ _id: 1 }));
+    expect(indexContents(patched)).toEqual(indexContents(plain));
+    expect(readFileSync(path.join(dir, 'patched.db'), 'utf8')).toBe(readFileSync(path.join(dir, 'plain.db'), 'utf8'));
+  });
+
+  it('leave every index as it was when a unique key refuses the new version', async () => {
+    const db = await dataset('refused', 50);
+    patchIndexTrees(db as Datastore<unknown>);
+    const before = indexContents(db);
+    const taken = { $set: { license: 'licensed', userNameKey: 'user5', emailKeys: ['new@example.com'] } };
+    await expect(updateById(db as Datastore<unknown>, 'id-0001', {}, taken)).rejects.toMatchObject({ errorType: 'uniqueViolated' });
+    expect(indexContents(db)).toEqual(before);
+    expect(await db.findAsync({ license: 'licensed' })).toEqual([]);
+    expect(await db.findAsync({ emailKeys: 'user1@example.com' })).toHaveLength(1);
+  });
+
+  it('leave a snapshot read before the write at the version it was read at', async () => {
+    const db = await dataset('snapshot', 20);
+    const reader = new DatastoreReader(db as Datastore<unknown>);
+    const [snapshot] = reader.find({ _id: 'id-0002' }, {}, false)!;
+    const copy = structuredClone(snapshot);
+    await updateById(db as Datastore<unknown>, 'id-0002', {}, { $set: { 'scim.name.givenName': 'New', license: 'licensed' }, $unset: { externalId: true } });
+    expect(snapshot).toEqual(copy);
+    expect(reader.find({ _id: 'id-0002' }, {}, false)![0]).toMatchObject({ license: 'licensed', scim: { name: { givenName: 'New' } } });
+  });
+
+  it('insert as NeDB inserts, and refuse a taken unique key with its error, leaving the indexes as they were', async () => {
+    const patched = await dataset('ins-patched', 30);
+    const plain = await dataset('ins-plain', 30);
+    const fresh: Doc = { _id: 'new', orgId: 'o1', userNameKey: 'fresh', externalId: 'ext1', emailKeys: ['f@example.com', 'g@example.com'], license: 'free' };
+    await insertOne(patched as Datastore<unknown>, fresh);
+    await plain.insertAsync(fresh);
+    fresh.userNameKey = 'changed by the caller afterwards';
+    const taken: Doc = { _id: 'dup', orgId: 'o1', userNameKey: 'user1', emailKeys: ['h@example.com'], license: 'free' };
+    const before = indexContents(patched);
+    await expect(insertOne(patched as Datastore<unknown>, taken)).rejects.toMatchObject({ errorType: 'uniqueViolated' });
+    await expect(plain.insertAsync(taken)).rejects.toMatchObject({ errorType: 'uniqueViolated' });
+    expect(indexContents(patched)).toEqual(before);
+    await expect(insertOne(patched as Datastore<unknown>, { _id: 'bad', 'a.b': 1 })).rejects.toThrow(/Field names cannot contain a \./);
+    expect(await patched.findAsync({}).sort({ _id: 1 })).toEqual(await plain.findAsync({}).sort({ _id: 1 }));
+    expect(indexContents(patched)).toEqual(indexContents(plain));
+    expect(readFileSync(path.join(dir, 'ins-patched.db'), 'utf8')).toBe(readFileSync(path.join(dir, 'ins-plain.db'), 'utf8'));
+  });
+});
