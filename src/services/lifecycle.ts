@@ -147,9 +147,10 @@ export async function promoteWaiters(store: Store, ctx: RequestContext, org: Org
 }
 
 /** Whether the account is entitled to a license under the organization's licensing mode. */
-export async function isEntitled(store: Store, org: OrganizationDoc, user: Pick<UserDoc, '_id' | 'connectionId'>): Promise<boolean> {
+export async function isEntitled(store: Store, org: OrganizationDoc, user: Pick<UserDoc, '_id' | 'connectionId'>, isNew = false): Promise<boolean> {
   if (org.licenseMode === 'provision') return user.connectionId !== undefined;
-  if (org.licenseGroups.length === 0) return false;
+  // An account being created is in no group yet: nothing to look up.
+  if (isNew || org.licenseGroups.length === 0) return false;
   const groups = await store.groups.find({ orgId: org._id, displayNameKey: { $in: org.licenseGroups } }, { projection: { _id: 1 } });
   if (groups.length === 0) return false;
   return (await store.memberships.count({ orgId: org._id, value: user._id, groupId: { $in: groups.map((g) => g._id) } })) > 0;

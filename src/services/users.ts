@@ -83,7 +83,7 @@ export async function createUser(store: Store, ctx: RequestContext, org: Organiz
   }
   const id = uuidv7();
   const managed = isManaged(org, attrs);
-  const entitled = await isEntitled(store, org, { _id: id, connectionId: ctx.connectionId });
+  const entitled = await isEntitled(store, org, { _id: id, connectionId: ctx.connectionId }, true);
   const { next, effects } = initialState(managed, active, entitled, org);
   // The seat is claimed before the account exists, so a new account is stored once, already licensed or waiting.
   // A crash between the two leaves a seat held by nobody, which the start-up reconciliation releases.
