@@ -19,6 +19,10 @@ export interface LifecycleState {
   license: LicenseState;
 }
 
+/** Whether two states are the same state. */
+export const sameState = (a: LifecycleState, b: LifecycleState): boolean =>
+  a.managed === b.managed && a.accountStatus === b.accountStatus && a.siteAccess === b.siteAccess && a.license === b.license;
+
 export interface LifecyclePolicy {
   /** `account`: `active: false` deactivates a managed account; `enterprise`: it only revokes the license. */
   deprovision: 'account' | 'enterprise';

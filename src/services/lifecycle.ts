@@ -10,7 +10,7 @@
 import type { Store } from '../store/port';
 import type { AuditEventDoc, OrganizationDoc, UserDoc } from '../store/documents';
 import type { Decision, LifecycleState } from '../domain/lifecycle';
-import { decideEntitlement } from '../domain/lifecycle';
+import { decideEntitlement, sameState } from '../domain/lifecycle';
 import { claimSeat, releaseSeat, seatHolders, ensureSeatSlots } from './seats';
 import { auditEvent, recordAudit } from './audit';
 import type { RequestContext } from './context';
@@ -36,7 +36,7 @@ export function decisionUpdate(ctx: RequestContext, user: UserDoc, decision: Dec
   const { next, effects, action } = decision;
   const before = stateOf(user);
   const set: Record<string, unknown> = {};
-  const changed = JSON.stringify(before) !== JSON.stringify(next) || decision.dates !== undefined;
+  const changed = !sameState(before, next) || decision.dates !== undefined;
   if (!changed && !effects.wantSeat && !effects.releaseSeat && !effects.revokeSessions) return set;
   const lifecycle: Lifecycle = { ...(user.lifecycle ?? next), ...next };
   if (next.accountStatus === 'deactivated' && before.accountStatus !== 'deactivated') {

@@ -1,4 +1,4 @@
-import { decideDeprovision, decideEntitlement, decideProvision, initialState, type LifecycleState } from '../../src/domain/lifecycle';
+import { decideDeprovision, decideEntitlement, decideProvision, initialState, sameState, type LifecycleState } from '../../src/domain/lifecycle';
 import { decideLogin } from '../../src/domain/sso';
 import { assertKeepsActiveAdmin, canReadWorkspace, personView } from '../../src/domain/content';
 
@@ -14,6 +14,13 @@ describe('the SCIM → domain mapping (DESIGN.md §3)', () => {
     expect(d.next).toMatchObject(next);
     expect(d.effects).toMatchObject({ ...effects, wantSeat: false });
     expect(d.action).toBeDefined();
+  });
+
+  test('two states are the same only when every part is (a write is made for any difference)', () => {
+    expect(sameState(licensed(), licensed())).toBe(true);
+    for (const over of [{ managed: false }, { accountStatus: 'deactivated' }, { siteAccess: 'suspended' }, { license: 'free' }] as const) {
+      expect([over, sameState(licensed(), licensed(over))]).toEqual([over, false]);
+    }
   });
 
   test('a repeated deactivation changes nothing and names no transition', () => {
