@@ -41,6 +41,8 @@ async function dataset(name: string, size = 300): Promise<Datastore<Doc>> {
       license: i % 9 === 0 ? 'pending_seat' : 'free',
       version: 1,
       scim: { userName: `user${i}`, name: { givenName: `G${i}` }, active: true },
+      // A field named like an Object.prototype member is still the document's own.
+      ...(i % 2 === 0 ? { constructor: 'own' } : {}),
     });
   }
   await db.insertAsync(docs);
@@ -80,6 +82,7 @@ function randomWrite(random: ReturnType<typeof seededRandom>, size: number): { i
     () => ({ $set: { userNameKey: `renamed${j}`, orgId: random.pick(['o1', 'o2', 'o3']) } }),
     () => ({ $set: { externalId: `ext${j % 50}` } }),
     () => ({ $unset: { externalId: true } }),
+    () => ({ $unset: { constructor: true }, $inc: { version: 1 } }),
     () => ({ $set: { emailKeys: [`user${j}@example.com`] } }),
     () => ({ $set: { emailKeys: [] } }),
     () => ({ $push: { emailKeys: `more${j}@example.com` } }),

@@ -31,9 +31,14 @@ function sameKey(index: NedbIndex, a: unknown, b: unknown): boolean {
   return index.treeOptions.compareKeys(a, b) === 0;
 }
 
-/** Gives `target` exactly the own properties of `source`, in place. */
+const hasOwn = (object: object, key: string) => Object.prototype.hasOwnProperty.call(object, key);
+
+/**
+ * Gives `target` exactly the own properties of `source`, in place. Top-level fields are the store's own (`scim`,
+ * `lifecycle`, …), never `__proto__`: NeDB's copy of an inserted or updated document cannot hold one.
+ */
 function becomes(target: Doc, source: Doc): void {
-  for (const key of Object.keys(target)) if (!(key in source)) delete target[key];
+  for (const key of Object.keys(target)) if (!hasOwn(source, key)) delete target[key];
   Object.assign(target, source);
 }
 
