@@ -309,7 +309,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
     async close() {
       if (compactionTimer) clearInterval(compactionTimer);
       for (const collection of collections.values()) {
-        await (collection.db as unknown as { executor: { pushAsync(task: () => Promise<void>): Promise<void> } }).executor.pushAsync(async () => {});
+        await internals(collection.db as Datastore<unknown>).executor.pushAsync(async () => {});
       }
       await Promise.all([...collections.values()].map(({ file }) => file.close()));
     },

@@ -109,6 +109,10 @@ export interface NedbInternals {
   ttlIndexes: Record<string, unknown>;
   compareStrings?: (a: string, b: string) => number;
   persistence: NedbPersistence;
+  /** The datastore's queue: every operation of NeDB runs as one of its tasks, so writes never interleave. */
+  executor: { pushAsync<R>(task: () => Promise<R>): Promise<R> };
+  /** Adds a prepared document to every index; a unique violation leaves them all as they were. */
+  _insertInCache(doc: Doc): void;
 }
 
 export const internals = (db: Datastore<unknown>) => db as unknown as NedbInternals;

@@ -16,13 +16,6 @@ import type Datastore from '@seald-io/nedb';
 import type { Query, Update } from '../port';
 import { internals, model, type Doc, type NedbIndex } from './nedb';
 
-interface Executor {
-  pushAsync<R>(task: () => Promise<R>): Promise<R>;
-}
-
-/** NeDB's queue of a datastore: every write runs as one of its tasks, so writes never interleave. */
-export const executorOf = (db: Datastore<unknown>) => (db as unknown as { executor: Executor }).executor;
-
 /** Whether two index keys of `index` are the same key (the same set of keys for an array field). */
 function sameKey(index: NedbIndex, a: unknown, b: unknown): boolean {
   if (Array.isArray(a) || Array.isArray(b)) {
@@ -55,8 +48,8 @@ export interface UpdatedOne {
  * library's error and nothing changed. Resolves `null` when no document matched.
  */
 export function updateById(db: Datastore<unknown>, id: string, query: Query, update: Update): Promise<UpdatedOne | null> {
-  const { indexes, persistence } = internals(db);
-  return executorOf(db).pushAsync(async () => {
+  const { indexes, persistence, executor } = internals(db);
+  return executor.pushAsync(async () => {
     const stored = indexes._id.getMatching(id)[0];
     if (!stored || !model.match(stored, query)) return null;
     const next = model.modify(stored, update);
@@ -84,12 +77,11 @@ export function updateById(db: Datastore<unknown>, id: string, query: Query, upd
 
 /** Inserts one document as NeDB's `insert` would (a copy, checked, indexed, appended), without copying it back. */
 export function insertOne(db: Datastore<unknown>, doc: Doc): Promise<void> {
-  const { persistence } = internals(db);
-  const cache = db as unknown as { _insertInCache(doc: Doc): void };
-  return executorOf(db).pushAsync(async () => {
+  const datastore = internals(db);
+  return datastore.executor.pushAsync(async () => {
     const prepared = model.deepCopy(doc);
     model.checkObject(prepared);
-    cache._insertInCache(prepared);
-    await persistence.persistNewStateAsync([prepared]);
+    datastore._insertInCache(prepared);
+    await datastore.persistence.persistNewStateAsync([prepared]);
   });
 }
