@@ -12,6 +12,10 @@
 // BARE_DUR (seconds of bare express between ops; 2), SERVER_NODE_ARGS (extra node flags for the server, e.g.
 // "--trace-gc"; output in .bench/server-<timestamp>.log).
 //
+// Side by side: BASE=<git revision> measures this checkout against that revision instead of against bare express —
+// both servers on copies of the same data, SLICES (6) alternating slices of SLICE (2) seconds each per op — and
+// reports each one's median CPU per request and their ratio (see sideBySide).
+//
 // Steps: preload (bench/preload.mjs, cached under .bench/data-N<N>/) → bare express (kept running) → server on a fresh
 // copy of the data → for each op: bare express for BARE_DUR (2 s), then the op (warm-up, then RUNS × DUR) → bare
 // express once more → table on stdout, JSON lines in .bench/results-<timestamp>.jsonl. Each op's ratios are to the
@@ -20,7 +24,7 @@
 // much of a ratio that serving alone explains. Every child process is killed on exit, error or signal.
 import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
@@ -61,6 +65,9 @@ const START_NODE_ARGS = (() => {
 })();
 // Extra node flags for the server only (NODE_OPTIONS refuses some, e.g. --trace-gc; its output lands in the server log).
 const SERVER_NODE_ARGS = (process.env.SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const BASE = process.env.BASE;
+const SLICES = Math.max(2, Math.floor(num('SLICES', 6)));
+const SLICE = num('SLICE', 2);
 
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const RUN_DIR = path.join(BENCH_DIR, `run-${stamp}`);
@@ -540,6 +547,80 @@ function table(rows) {
   return [line(head), `|${widths.map((w, i) => (i >= 2 && i <= 12 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`, ...body.map(line)].join('\n');
 }
 
+/** A server for the benchmark: the node flags of this checkout's `npm start`, no rate limit, only warnings logged. */
+function startServer(label, root, manifest, dataDir, port, extraArgs = []) {
+  const args = [...BIG_HEAP, ...START_NODE_ARGS, ...SERVER_NODE_ARGS, ...extraArgs, path.join(root, 'dist', 'src', 'main.js')];
+  // RATE_LIMIT_PER_SECOND=0: the bench measures throughput, far above the per-organization SCIM rate limit.
+  const env = { ...manifest.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production', RATE_LIMIT_PER_SECOND: '0' };
+  return startChild(label, args, env, { ipc: true, logFile: path.join(RUN_DIR, `${label}.log`) });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+/**
+ * BASE=<rev>: this checkout against a git revision, built in a temporary worktree with this checkout's node_modules.
+ * Two runs of `npm run bench` minutes apart differ by ±30% on this shared machine; two servers measured in alternating
+ * slices of a few seconds see the same machine, so their ratio shows what a change costs. Every op runs on both
+ * servers with the same request generator (a POST's names, a DELETE's ids: each request goes to one of them; the
+ * group member removals then partly miss, as the note says).
+ */
+async function sideBySide(pre, manifest) {
+  const baseRoot = path.join(BENCH_DIR, `base-${stamp}`);
+  const git = (...args) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
+  const added = git('worktree', 'add', '--detach', baseRoot, BASE);
+  if (added.status !== 0) throw new Error(`cannot check out ${BASE}: ${added.stderr.trim()}`);
+  const servers = [];
+  try {
+    symlinkSync(path.join(ROOT, 'node_modules'), path.join(baseRoot, 'node_modules'));
+    const built = spawnSync('npm', ['run', 'build', '--silent'], { cwd: baseRoot, encoding: 'utf8' });
+    if (built.status !== 0) throw new Error(`cannot build ${BASE}: ${(built.stdout + built.stderr).trim().slice(0, 500)}`);
+    mkdirSync(RUN_DIR, { recursive: true });
+    for (const [label, root] of [['base', baseRoot], ['this', ROOT]]) {
+      const dataDir = path.join(RUN_DIR, label);
+      cpSync(pre.dir, dataDir, { recursive: true, filter: (src) => !src.endsWith('manifest.json') });
+      const port = await freePort();
+      servers.push({ label, child: startServer(label, root, manifest, dataDir, port), url: `http://127.0.0.1:${port}` });
+    }
+    for (const server of servers) await waitHealthy(`${server.url}/healthz`, server.child, 600_000);
+    log(`both servers up: base = ${BASE} (${git('rev-parse', '--short', BASE).stdout.trim()}), this = the working tree`);
+    const { ops } = workload(manifest, servers[1].url);
+    const selected = OPS ? ops.filter((op) => OPS.some((o) => op.id.toUpperCase() === o || op.id.toUpperCase().startsWith(`${o}-`) || op.id.toUpperCase().startsWith(`${o}@`))) : ops;
+    const rows = [];
+    for (const op of selected) {
+      const spec = op.spec();
+      const conns = op.conns ?? CONNS;
+      const cpu = { base: [], this: [] };
+      let non2xx = 0;
+      for (const server of servers) {
+        await drain(server.url);
+        await cannon(server.url, spec, Math.max(WARM, 2 * SLICE), conns);
+      }
+      for (let i = 0; i < SLICES; i++) {
+        for (const server of i % 2 === 0 ? servers : [...servers].reverse()) {
+          const before = cpuMsOf(server.child.pid);
+          const r = await cannon(server.url, spec, SLICE, conns);
+          non2xx += r.non2xx;
+          if (r.requests > 0) cpu[server.label].push(((cpuMsOf(server.child.pid) - before) * 1000) / r.requests);
+        }
+      }
+      const row = { op: op.id, label: op.label, base: median(cpu.base), this: median(cpu.this), slices: cpu, non2xx };
+      row.ratio = row.this / row.base;
+      const notes = [non2xx ? `${non2xx} non-2xx` : '', op.state?.noopRemoves ? `${op.state.noopRemoves} removes of non-members` : ''].filter(Boolean);
+      log(`${op.id.padEnd(14)} base ${fmt(row.base)} µs/req  this ${fmt(row.this)} µs/req  this/base ${ratio(row.ratio)}${notes.length ? `  (${notes.join('; ')})` : ''}`);
+      rows.push({ ...row, note: notes.join('; ') });
+    }
+    const slices = (xs) => xs.map((x) => fmt(x)).join(' ');
+    console.log(`\nSide by side — this working tree against ${BASE}; N=${N} users, ${CONNS} connections, ${SLICES} alternating slices of ${SLICE} s per server; CPU µs per request, median of the slices\n`);
+    console.log('| op | request | base | this | this / base | slices base | slices this | note |');
+    console.log('|----|---------|-----:|-----:|------------:|-------------|-------------|------|');
+    for (const r of rows) console.log(`| ${r.op} | ${r.label} | ${fmt(r.base)} | ${fmt(r.this)} | ${ratio(r.ratio)} | ${slices(r.slices.base)} | ${slices(r.slices.this)} | ${r.note} |`);
+  } finally {
+    for (const server of servers) await stopChild(server.child, 10_000);
+    git('worktree', 'remove', '--force', baseRoot);
+    if (process.env.KEEP_DATA !== '1') rmSync(RUN_DIR, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   if (!existsSync(path.join(ROOT, 'dist', 'src', 'main.js'))) throw new Error('dist/src/main.js missing: run `npm run build` (npm run bench does)');
   mkdirSync(BENCH_DIR, { recursive: true });
@@ -548,6 +629,7 @@ async function main() {
 
   const pre = preload();
   const manifest = JSON.parse(readFileSync(pre.manifest, 'utf8'));
+  if (BASE) return sideBySide(pre, manifest);
   const results = [];
   const out = createWriteStream(RESULTS);
   const write = (row) => out.write(`${JSON.stringify({ ts: stamp, n: N, ...row })}\n`);
@@ -564,10 +646,7 @@ async function main() {
 
   const port = await freePort();
   const profDir = path.join(BENCH_DIR, `prof-${stamp}`);
-  const nodeArgs = [...BIG_HEAP, ...START_NODE_ARGS, ...SERVER_NODE_ARGS, '-r', path.join(HERE, 'probe.cjs'), ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), path.join(ROOT, 'dist', 'src', 'main.js')];
-  // RATE_LIMIT_PER_SECOND=0: the bench measures throughput, far above the per-organization SCIM rate limit.
-  const serverEnv = { ...manifest.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production', RATE_LIMIT_PER_SECOND: '0' };
-  const server = startChild('server', nodeArgs, serverEnv, { ipc: true, logFile: path.join(RUN_DIR, 'server.log') });
+  const server = startServer('server', ROOT, manifest, dataDir, port, ['-r', path.join(HERE, 'probe.cjs'), ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])]);
   let bareAfter;
   try {
     const startSec = await waitHealthy(`http://127.0.0.1:${port}/healthz`, server, 600_000);
