@@ -88,9 +88,27 @@ function randomWrite(random: ReturnType<typeof seededRandom>, size: number): { i
     () => ({ $push: { emailKeys: `more${j}@example.com` } }),
     // Several at once, one of them unique.
     () => ({ $set: { userNameKey: `user${j}`, license: 'licensed', emailKeys: [`x${j}@example.com`, `x${j}@example.com`] }, $inc: { version: 1 } }),
+    // Nested paths that create, replace or remove parts of a field, and new top-level fields.
+    () => ({ $set: { 'lifecycle.license': random.pick(['free', 'licensed']), 'lifecycle.since': new Date(1_700_000_000_000 + j) } }),
+    () => ({ $unset: { 'lifecycle.license': true, 'scim.name.givenName': true } }),
+    () => ({ $set: { [`extra${j % 3}`]: { deep: { j } } }, $inc: { version: 1 } }),
+    () => ({ $unset: { scim: true }, $set: { lastModified: new Date(j) } }),
+    () => ({ $addToSet: { emailKeys: `user${j}@example.com` }, $inc: { 'counters.writes': 1 } }),
+    () => ({ $pull: { emailKeys: `user${i}@example.com` } }),
+    () => ({ $max: { version: j % 5 }, $min: { 'lifecycle.rank': j } }),
+    // A field both removed and written, and a whole replacement: NeDB's own order and result.
+    () => ({ $unset: { scim: true }, $set: { scim: { userName: `user${i}`, active: false } } }),
+    () => ({ $unset: { scim: true }, $set: { 'scim.active': true } }),
+    () => ({ $set: { scim: { userName: `user${i}` }, license: 'free' }, $unset: { scim: true }, $inc: { license: 1 } }),
+    () => ({ $set: { 'scim.active': false }, $unset: { 'scim.name': true } }),
+    () => ({ orgId: 'o1', userNameKey: `replaced${j}`, license: 'free', emailKeys: [] }),
     // Refused by NeDB before anything changes.
     () => ({ $set: { _id: 'other' } }),
     () => ({ $set: { 'bad.$field': 1 } }),
+    () => ({ $set: { license: 'x' }, plain: 1 }),
+    () => ({ $rename: { license: 'l' } }),
+    () => ({ $set: 5 }),
+    () => ({ $inc: { 'scim.userName': 1 } }),
   ])();
   return { id, query, update };
 }
@@ -105,7 +123,7 @@ const outcome = async <R>(run: () => Promise<R>) => {
 };
 
 describe('embedded writes in place', () => {
-  it('give the documents, indexes, data-file lines and errors NeDB gives, for 600 random updates', async () => {
+  it('give the documents, indexes, data-file lines and errors NeDB gives, for 1500 random updates', async () => {
     const size = 300;
     const patched = await dataset('patched', size);
     const plain = await dataset('plain', size);
@@ -113,7 +131,7 @@ describe('embedded writes in place', () => {
     const random = seededRandom(7);
     let refused = 0;
     let unmatched = 0;
-    for (let n = 0; n < 600; n++) {
+    for (let n = 0; n < 1500; n++) {
       const { id, query, update } = randomWrite(random, size);
       const ours = await outcome(() => updateById(patched as Datastore<unknown>, id, query, update));
       const theirs = await outcome(() => plain.updateAsync({ $and: [query], _id: id }, update, { multi: false, returnUpdatedDocs: true }));

@@ -27,12 +27,65 @@ function sameKey(index: NedbIndex, a: unknown, b: unknown): boolean {
 const hasOwn = (object: object, key: string) => Object.prototype.hasOwnProperty.call(object, key);
 
 /**
- * Gives `target` exactly the own properties of `source`, in place. Top-level fields are the store's own (`scim`,
- * `lifecycle`, …), never `__proto__`: NeDB's copy of an inserted or updated document cannot hold one.
+ * Gives `target` exactly the own properties of `source`, in place and in `source`'s order: the data file's next line
+ * for the document is written from it, and must list its fields as NeDB would. Top-level fields are the store's own
+ * (`scim`, `lifecycle`, …), never `__proto__`: NeDB's copy of an inserted or updated document cannot hold one.
  */
 function becomes(target: Doc, source: Doc): void {
   for (const key of Object.keys(target)) if (!hasOwn(source, key)) delete target[key];
+  const kept = Object.keys(target);
+  const order = Object.keys(source);
+  // Fields are only ever removed or appended, except when a field is removed and written again, or the document is
+  // replaced whole: then its fields are laid out again.
+  if (kept.some((key, i) => order[i] !== key)) for (const key of kept) delete target[key];
   Object.assign(target, source);
+}
+
+/**
+ * The top-level fields an update of modifiers writes (`lifecycle` for `{$unset: {'lifecycle.pendingEffects': true}}`),
+ * and those of them it replaces whole (`$set` of the field itself); `undefined` for anything else — a replacement
+ * document, a mix, an invalid modifier, a field written after its removal — which NeDB handles (or refuses) itself.
+ */
+function fieldsWritten(update: Update): { touched: Set<string>; replaced: Set<string> } | undefined {
+  const touched = new Set<string>();
+  const replaced = new Set<string>();
+  const removed = new Set<string>();
+  const modifiers = Object.keys(update);
+  if (modifiers.length === 0) return undefined;
+  for (const modifier of modifiers) {
+    const fields = (update as Record<string, unknown>)[modifier];
+    if (!modifier.startsWith('$') || fields === null || typeof fields !== 'object') return undefined;
+    for (const path of Object.keys(fields)) {
+      const field = path.split('.')[0];
+      // Written again after its removal, the field would move to the end of the document in NeDB's copy.
+      if (removed.has(field)) return undefined;
+      if (modifier === '$unset' && field === path) removed.add(field);
+      if (modifier === '$set' && field === path) replaced.add(field);
+      touched.add(field);
+    }
+  }
+  return { touched, replaced };
+}
+
+/**
+ * NeDB's `modify`, copying only what the update writes. The library copies the whole document first (the user's
+ * attributes, when only a marker is cleared) and the old copy becomes garbage in the old generation; here the fields
+ * the update does not name are the stored version's own objects, shared with it — safe because a stored document's
+ * nested objects are never written to. Same fields in the same order, same errors.
+ */
+function modified(doc: Doc, update: Update): Doc {
+  const written = fieldsWritten(update);
+  if (!written) return model.modify(doc, update);
+  const part = { _id: doc._id } as Doc;
+  for (const field of written.touched) if (!written.replaced.has(field) && hasOwn(doc, field)) part[field] = doc[field];
+  const result = model.modify(part, update);
+  const next = {} as Doc;
+  for (const key of Object.keys(doc)) {
+    if (!written.touched.has(key)) next[key] = doc[key];
+    else if (hasOwn(result, key)) next[key] = result[key];
+  }
+  for (const key of Object.keys(result)) if (!hasOwn(doc, key)) next[key] = result[key];
+  return next;
 }
 
 export interface UpdatedOne {
@@ -52,7 +105,7 @@ export function updateById(db: Datastore<unknown>, id: string, query: Query, upd
   return executor.pushAsync(async () => {
     const stored = indexes._id.getMatching(id)[0];
     if (!stored || !model.match(stored, query)) return null;
-    const next = model.modify(stored, update);
+    const next = modified(stored, update);
     const moved: NedbIndex[] = [];
     for (const index of Object.values(indexes)) {
       if (!sameKey(index, model.getDotValues(stored, index._fields), model.getDotValues(next, index._fields))) moved.push(index);
