@@ -8,7 +8,8 @@
  * stored object stays the same object and takes the new content: only the indexes whose key changed are touched.
  *
  * The stored object takes the new version's top-level values; its nested objects are never written to (the new
- * version brings its own), which is what lets `findReadOnly` hand out a shallow snapshot instead of a copy (read.ts).
+ * version brings new objects for the fields the update writes and shares the others, see `modified`), which is what
+ * lets `findReadOnly` hand out a shallow snapshot instead of a copy (read.ts).
  *
  * Inserts skip the copy NeDB makes of the inserted document to return it: the adapter never uses it.
  */
