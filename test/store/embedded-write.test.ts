@@ -30,6 +30,7 @@ async function dataset(name: string, size = 300): Promise<Datastore<Doc>> {
   await db.ensureIndexAsync({ fieldName: 'emailKeys' });
   await db.ensureIndexAsync({ fieldName: ['orgId', 'userNameKey'], unique: true });
   await db.ensureIndexAsync({ fieldName: 'externalId', sparse: true });
+  await db.ensureIndexAsync({ fieldName: 'lifecycle.license' });
   const docs: Doc[] = [];
   for (let i = 0; i < size; i++) {
     docs.push({

@@ -74,8 +74,7 @@ function fieldsWritten(update: Update): { touched: Set<string>; replaced: Set<st
  * the update does not name are the stored version's own objects, shared with it — safe because a stored document's
  * nested objects are never written to. Same fields in the same order, same errors.
  */
-function modified(doc: Doc, update: Update): Doc {
-  const written = fieldsWritten(update);
+function modified(doc: Doc, update: Update, written: ReturnType<typeof fieldsWritten>): Doc {
   if (!written) return model.modify(doc, update);
   const part = { _id: doc._id } as Doc;
   for (const field of written.touched) if (!written.replaced.has(field) && hasOwn(doc, field)) part[field] = doc[field];
@@ -106,9 +105,12 @@ export function updateById(db: Datastore<unknown>, id: string, query: Query, upd
   return executor.pushAsync(async () => {
     const stored = indexes._id.getMatching(id)[0];
     if (!stored || !model.match(stored, query)) return null;
-    const next = modified(stored, update);
+    const written = fieldsWritten(update);
+    const next = modified(stored, update, written);
     const moved: NedbIndex[] = [];
     for (const index of Object.values(indexes)) {
+      // An index on fields the update does not write keeps its key.
+      if (written && !index._fields.some((field) => written.touched.has(field.split('.')[0]))) continue;
       if (!sameKey(index, model.getDotValues(stored, index._fields), model.getDotValues(next, index._fields))) moved.push(index);
     }
     const before = { ...stored };
