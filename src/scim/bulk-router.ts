@@ -28,6 +28,7 @@ import { BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES, BULK_REQUEST, BULK_RESPONS
 import { methodNotAllowed, toScimError } from '../http/error-handler';
 import { asyncHandler } from '../http/async-handler';
 import { requestIdOf } from '../http/middleware';
+import { isObject } from './json';
 
 export interface BulkRouterDeps {
   /** The express app: each operation is dispatched through it as an ordinary SCIM request. */
@@ -62,7 +63,6 @@ interface BulkResult {
   response?: unknown;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** 413 unless the body is within `maxPayloadSize`: the SCIM body parser itself allows larger bodies for other routes. */
 const payloadLimit: RequestHandler = (req, _res, next) => {

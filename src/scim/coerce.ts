@@ -9,6 +9,7 @@
  * written against scimmy 1.3.5.
  */
 import SCIMMY from 'scimmy';
+import { type Json } from './json';
 
 const { Attribute, SchemaDefinition } = SCIMMY.Types;
 
@@ -29,7 +30,6 @@ interface DefinitionLike {
   attributes: Array<AttributeLike | DefinitionLike>;
 }
 
-type Json = Record<string, unknown>;
 
 const isDefinition = (a: unknown): a is DefinitionLike => a instanceof SchemaDefinition;
 const isAttribute = (a: unknown): a is AttributeLike => a instanceof Attribute;

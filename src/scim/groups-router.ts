@@ -17,6 +17,7 @@ import { baseUrlOf, contextOf, ifMatchVersions, listParamsOf, searchParamsOf } f
 import { coerceInbound, CORE_GROUP, definitionOf, groupSchema } from './schema';
 import { canonicalOperations, inRequestTerms, targetedNames, type Origin, type PatchOperation } from './patch-paths';
 import { guardPatchPath } from './guards';
+import { isObject } from './json';
 import { methodNotAllowed } from '../http/error-handler';
 import { resourceEndpoints, type ResourceType } from './resource-endpoints';
 import { asyncHandler } from '../http/async-handler';
@@ -138,7 +139,7 @@ async function planGroupPatch(store: Store, ctx: RequestContext, group: GroupDoc
       memberChanges.push(() => groups.removeMembers(store, ctx, group, values));
       continue;
     }
-    if (!path && operation.value !== null && typeof operation.value === 'object' && !Array.isArray(operation.value)) {
+    if (!path && isObject(operation.value)) {
       // A pathless value may carry members beside the group's own attributes (Okta sends `{id, displayName}`).
       const { members, id, ...rest } = Object.fromEntries(Object.entries(operation.value).map(([k, v]) => [k.toLowerCase() === 'members' ? 'members' : k.toLowerCase() === 'id' ? 'id' : k, v]));
       if (id !== undefined && id !== group._id) throw new ScimError(400, 'mutability', `operation ${index}: id is immutable`);

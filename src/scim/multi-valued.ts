@@ -5,11 +5,11 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { badRequest } from './errors';
+import { type Json } from './json';
 
 /** Multi-valued complex User attributes whose elements carry a boolean `primary`. */
 export const WITH_PRIMARY = ['emails', 'phoneNumbers', 'ims', 'photos', 'addresses', 'entitlements', 'roles', 'x509Certificates'];
 
-type Json = Record<string, unknown>;
 const isPrimary = (element: unknown) => element !== null && typeof element === 'object' && (element as Json).primary === true;
 
 /**

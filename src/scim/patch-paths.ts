@@ -24,8 +24,8 @@
  */
 
 import { caseKey } from '../services/users';
+import { isObject, type Json } from './json';
 
-type Json = Record<string, unknown>;
 
 interface AttributeLike {
   name: string;
@@ -232,6 +232,3 @@ function canonicalFilter(attribute: AttributeLike, filter: string, stored: unkno
   return same === undefined || same === text ? spelled : `${sub.name} eq ${JSON.stringify(same)}`;
 }
 
-function isObject(value: unknown): value is Json {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}

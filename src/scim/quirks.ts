@@ -3,6 +3,7 @@
  * the payload before and after; each leaves a well-formed RFC request exactly as it was.
  */
 import { WITH_PRIMARY } from './multi-valued';
+import { isObject } from './json';
 
 const BOOLEAN_STRING = /^(true|false)$/i;
 const toBoolean = (value: unknown) => (typeof value === 'string' && BOOLEAN_STRING.test(value) ? value.toLowerCase() === 'true' : value);
@@ -42,7 +43,7 @@ export function booleanStringsInPatch<T>(body: T): T {
     if (operation === null || typeof operation !== 'object') return operation;
     const { path, value } = operation as { path?: unknown; value?: unknown };
     if (typeof path === 'string' && (ACTIVE_PATH.test(path) || PRIMARY_PATH.test(path))) return { ...operation, value: toBoolean(value) };
-    if (path === undefined && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    if (path === undefined && isObject(value)) {
       return { ...operation, value: booleanStringsInUser(value) };
     }
     const multi = typeof path === 'string' ? WITH_PRIMARY.find((name) => name.toLowerCase() === path.trim().toLowerCase()) : undefined;
@@ -57,7 +58,6 @@ export function booleanStringsInPatch<T>(body: T): T {
 }
 
 type Operation = { op?: unknown; path?: unknown; value?: unknown };
-const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 const operationsOf = (body: unknown): unknown[] | undefined =>
   isObject(body) && Array.isArray(body.Operations) ? (body.Operations as unknown[]) : undefined;
 /** Rebuilds `body` with each operation mapped; the same object when nothing changed. */
@@ -293,7 +293,7 @@ export function nullsAsUnassigned<T>(body: T): T {
       changed = true;
       continue;
     }
-    if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.values(value).some((v) => v === null)) {
+    if (isObject(value) && Object.values(value).some((v) => v === null)) {
       changed = true;
       out[key] = Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null));
       continue;

@@ -14,6 +14,7 @@ import { baseUrlOf, contextOf, ifMatchVersions, listParamsOf, searchParamsOf } f
 import { coerceInbound, CORE_USER, definitionOf, ENTERPRISE_USER, LIFECYCLE_USER, userSchema } from './schema';
 import { canonicalOperations, inRequestTerms, targetedNames, type PatchOperation } from './patch-paths';
 import { assertOnePrimary, valuesAfterPatch } from './multi-valued';
+import { isObject } from './json';
 import { guardPatchPath } from './guards';
 import { methodNotAllowed } from '../http/error-handler';
 import { resourceEndpoints, type ResourceType } from './resource-endpoints';
@@ -117,7 +118,7 @@ function activeOnly(operations: Array<{ op?: unknown; path?: unknown; value?: un
     if (typeof path === 'string') {
       if (!ACTIVE_PATH.test(path)) return undefined;
       next = value;
-    } else if (path === undefined && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    } else if (path === undefined && isObject(value)) {
       const keys = Object.keys(value);
       if (keys.length !== 1 || !ACTIVE_PATH.test(keys[0])) return undefined;
       next = (value as Record<string, unknown>)[keys[0]];
