@@ -203,11 +203,7 @@ export function groupsRouter({ store, publicUrl, unknownMembers = 'reject' }: Sc
       asyncHandler(async (req, res) => {
         const ctx = contextOf(req, res);
         const patch = new SCIMMY.Messages.PatchOp(membersInGroupPatch(req.body));
-        const pinned = ifMatchVersions(req);
-        let group = await found(req, res);
-        if (pinned !== undefined && !pinned.includes(group.version)) {
-          throw new ScimError(412, undefined, 'If-Match does not match the current version of the resource');
-        }
+        let group = (await endpoints.checkIfMatch(req, res)) ?? (await found(req, res));
         // RFC 7644 §3.5.2: a PATCH is atomic. Every operation is checked — members resolved, attribute operations
         // applied to the group as read — before the first write; then the member changes run in order and the
         // attributes are written.

@@ -86,12 +86,16 @@ export function resourceEndpoints<D extends StoredResource>(type: ResourceType<D
     await send(req, res, doc);
   }
 
-  /** Refuses with 412 when `If-Match` pins a version the resource no longer has. */
-  async function checkIfMatch(req: Request, res: Response): Promise<void> {
+  /**
+   * Refuses with 412 when `If-Match` pins a version the resource no longer has. Returns the resource when it was read
+   * to compare (`If-Match` present), so that a caller needing it reads it once.
+   */
+  async function checkIfMatch(req: Request, res: Response): Promise<D | undefined> {
     const pinned = ifMatchVersions(req);
-    if (pinned !== undefined && !pinned.includes((await found(req, res)).version)) {
-      throw new ScimError(412, undefined, 'If-Match does not match the current version of the resource');
-    }
+    if (pinned === undefined) return undefined;
+    const doc = await found(req, res);
+    if (!pinned.includes(doc.version)) throw new ScimError(412, undefined, 'If-Match does not match the current version of the resource');
+    return doc;
   }
 
   return { list, send, found, get, checkIfMatch };

@@ -153,6 +153,21 @@ describe('SCIM /Groups', () => {
     expect((await t.scim.put(`/Groups/${outer.id}`, groupBody('Outer')).set('If-Match', before)).status).toBe(412);
   });
 
+  test('PATCH and DELETE with a stale If-Match are 412 and change nothing; with the current ETag they apply', async () => {
+    const { body: group, headers } = await t.scim.post('/Groups', groupBody('G', [{ value: ids[0] }])).expect(201);
+    await t.scim.patch(`/Groups/${group.id}`, patchBody({ op: 'add', path: 'members', value: [{ value: ids[1] }] })).expect(204);
+    const stale = headers.etag;
+    const rename = patchBody({ op: 'replace', path: 'displayName', value: 'Renamed' });
+    expect((await t.scim.patch(`/Groups/${group.id}`, rename).set('If-Match', stale)).status).toBe(412);
+    expect((await t.scim.delete(`/Groups/${group.id}`).set('If-Match', stale)).status).toBe(412);
+    const current = await t.scim.get(`/Groups/${group.id}`).expect(200);
+    expect(current.body.displayName).toBe('G');
+    await t.scim.patch(`/Groups/${group.id}`, rename).set('If-Match', `${stale}, ${current.headers.etag}`).expect(204);
+    expect((await t.scim.get(`/Groups/${group.id}`)).body.displayName).toBe('Renamed');
+    expect((await t.scim.patch(`/Groups/no-such-group`, rename).set('If-Match', stale)).status).toBe(404);
+    await t.scim.delete(`/Groups/${group.id}`).set('If-Match', (await t.scim.get(`/Groups/${group.id}`)).headers.etag).expect(204);
+  });
+
   test('a member renamed is shown by its new name, and the group gets a new version (display is the server’s, RFC 7643 §2.4)', async () => {
     const { body: group } = await t.scim.post('/Groups', groupBody('G', [{ value: ids[0] }, { value: ids[1] }])).expect(201);
     const before = (await t.scim.get(`/Groups/${group.id}`)).headers.etag;
