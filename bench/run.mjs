@@ -200,6 +200,9 @@ function probe(child, what) {
 // ---------------------------------------------------------------------------------------------------------------
 // Load generation.
 
+/** The middle value (the lower of the two middle ones for an even count). */
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
 function percentile(sorted, q) {
   if (sorted.length === 0) return undefined;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -239,12 +242,11 @@ async function measure(base, spec, conns = CONNS, pid = undefined, dur = DUR) {
   const cpu0 = pid === undefined ? undefined : cpuMsOf(pid);
   for (let i = 0; i < RUNS; i++) runs.push(await cannon(base, spec, dur, conns));
   const cpu1 = pid === undefined ? undefined : cpuMsOf(pid);
-  const sortedRps = runs.map((r) => r.rps).sort((a, b) => a - b);
   const all = Float64Array.from(runs.flatMap((r) => r.latencies)).sort();
   const statuses = {};
   for (const r of runs) for (const [s, c] of Object.entries(r.statuses)) statuses[s] = (statuses[s] ?? 0) + c;
   return {
-    rps: sortedRps[Math.floor((sortedRps.length - 1) / 2)],
+    rps: median(runs.map((r) => r.rps)),
     runs: runs.map((r) => +r.rps.toFixed(1)),
     requests: all.length,
     cpuUsPerReq: cpu0 === undefined || cpu1 === undefined || all.length === 0 ? undefined : ((cpu1 - cpu0) * 1000) / all.length,
@@ -554,8 +556,6 @@ function startServer(label, root, manifest, dataDir, port, extraArgs = []) {
   const env = { ...manifest.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production', RATE_LIMIT_PER_SECOND: '0' };
   return startChild(label, args, env, { ipc: true, logFile: path.join(RUN_DIR, `${label}.log`) });
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
 /**
  * BASE=<rev>: this checkout against a git revision, built in a temporary worktree with this checkout's node_modules.
