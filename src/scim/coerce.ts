@@ -8,35 +8,16 @@
  * canonical values) and the error messages. Compared with scimmy on generated bodies in test/scim/coerce.test.ts;
  * written against scimmy 1.3.5.
  */
-import SCIMMY from 'scimmy';
 import { type Json } from './json';
-
-const { Attribute, SchemaDefinition } = SCIMMY.Types;
+import { isAttribute, isDefinition, type ScimmyAttribute, type ScimmyDefinition } from './scimmy-types';
 
 type Direction = 'in' | 'out' | 'both';
 
-interface AttributeLike {
-  name: string;
-  type: string;
-  config: { required?: boolean; multiValued?: boolean; canonicalValues?: unknown; direction?: string; returned?: unknown };
-  subAttributes?: AttributeLike[];
-  coerce(source: unknown, direction?: string, isComplexMultiValue?: boolean): unknown;
-}
 
-interface DefinitionLike {
-  id: string;
-  name: string;
-  required?: boolean;
-  attributes: Array<AttributeLike | DefinitionLike>;
-}
-
-
-const isDefinition = (a: unknown): a is DefinitionLike => a instanceof SchemaDefinition;
-const isAttribute = (a: unknown): a is AttributeLike => a instanceof Attribute;
 
 /** `definition.coerce(data, direction)` as scimmy computes it (no base path, no attribute filter). */
 export function coerceResource(definition: object, data: unknown, direction: Direction = 'in'): Json {
-  const def = definition as DefinitionLike;
+  const def = definition as ScimmyDefinition;
   if (data === undefined || Array.isArray(data) || Object(data) !== data) {
     throw new TypeError("Expected 'data' parameter to be an object in SchemaDefinition instance");
   }
@@ -119,7 +100,7 @@ function merge(into: Json, from: Json): Json {
 }
 
 /** `attribute.coerce(source, direction, isComplexMultiValue)`; simple types are scimmy's own. */
-function coerceAttribute(attribute: AttributeLike, source: unknown, direction: Direction, isComplexMultiValue = false): unknown {
+function coerceAttribute(attribute: ScimmyAttribute, source: unknown, direction: Direction, isComplexMultiValue = false): unknown {
   if (attribute.type !== 'complex') return attribute.coerce(source, direction, isComplexMultiValue);
   const config = attribute.config;
   const own = config.direction;
@@ -151,21 +132,21 @@ function coerceAttribute(attribute: AttributeLike, source: unknown, direction: D
 
 /** A complex attribute's sub-attributes by lower-cased name, and those never returned (scimmy's `toJSON` drops them). */
 interface SubAttributes {
-  list: AttributeLike[];
-  byLowerName: Map<string, AttributeLike>;
+  list: ScimmyAttribute[];
+  byLowerName: Map<string, ScimmyAttribute>;
   hidden: Set<string>;
 }
 
 // scimmy's attributes are frozen and their sub-attribute lists change only through `truncate`, which the server never
 // calls after declaring its schemas (schema.ts); reading them through scimmy's proxies on every value cost a third of
 // the time.
-const subAttributesOf = new WeakMap<AttributeLike, SubAttributes>();
+const subAttributesOf = new WeakMap<ScimmyAttribute, SubAttributes>();
 
-function subAttributes(attribute: AttributeLike): SubAttributes {
+function subAttributes(attribute: ScimmyAttribute): SubAttributes {
   let subs = subAttributesOf.get(attribute);
   if (!subs) {
     const list = [...(attribute.subAttributes ?? [])];
-    const byLowerName = new Map<string, AttributeLike>();
+    const byLowerName = new Map<string, ScimmyAttribute>();
     // scimmy defines a handle per sub-attribute in order, a later one replacing an earlier of the same name.
     for (const sub of list) byLowerName.set(sub.name.toLowerCase(), sub);
     const hidden = new Set(list.filter((sub) => sub.config.returned === false || sub.config.returned === 'never').map((sub) => sub.name));
@@ -176,14 +157,14 @@ function subAttributes(attribute: AttributeLike): SubAttributes {
 }
 
 /** One complex value: its sub-attributes coerced, unknown keys dropped, then every missing one checked. */
-function coerceComplexValue(attribute: AttributeLike, source: unknown, direction: Direction): Json {
+function coerceComplexValue(attribute: ScimmyAttribute, source: unknown, direction: Direction): Json {
   if (Object(source) !== source || source instanceof Date) {
     const found = source instanceof Date ? 'dateTime' : source === null ? 'null' : typeof source;
     throw new TypeError(`Complex attribute '${attribute.name}' expected complex value but found type '${found}'`);
   }
   const { list, byLowerName, hidden } = subAttributes(attribute);
   const resource: Json = {};
-  const set = (sub: AttributeLike, value: unknown) => {
+  const set = (sub: ScimmyAttribute, value: unknown) => {
     try {
       resource[sub.name] = coerceAttribute(sub, value, direction);
     } catch (error) {

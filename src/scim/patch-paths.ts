@@ -25,19 +25,8 @@
 
 import { caseKey } from '../services/users';
 import { isObject, type Json } from './json';
+import { isDefinition, type ScimmyAttribute, type ScimmyDefinition } from './scimmy-types';
 
-
-interface AttributeLike {
-  name: string;
-  type: string;
-  config: { multiValued?: boolean; caseExact?: boolean; canonicalValues?: unknown };
-  subAttributes?: AttributeLike[];
-}
-
-interface DefinitionLike {
-  id: string;
-  attributes: unknown[];
-}
 
 export interface PatchOperation {
   op: string;
@@ -45,8 +34,7 @@ export interface PatchOperation {
   value?: unknown;
 }
 
-const isDefinition = (a: unknown): a is DefinitionLike => typeof (a as DefinitionLike).id === 'string' && Array.isArray((a as DefinitionLike).attributes);
-const attributesOf = (definition: DefinitionLike) => definition.attributes.filter((a): a is AttributeLike => !isDefinition(a));
+const attributesOf = (definition: ScimmyDefinition) => definition.attributes.filter((a): a is ScimmyAttribute => !isDefinition(a));
 const named = <T extends { name: string }>(list: readonly T[] | undefined, name: string) => list?.find((a) => a.name.toLowerCase() === name.toLowerCase());
 
 /** An attribute path: `[urn:…:]attr[.sub]` or `[urn:…:]attr[filter][.sub]`. */
@@ -73,7 +61,7 @@ export interface Origin {
  * input when it is not the request's list itself), for {@link inRequestTerms}.
  */
 export function canonicalOperations(definition: object, resource: Json, operations: readonly PatchOperation[], origins?: readonly Origin[]): { operations: PatchOperation[]; origins: Origin[] } {
-  const schema = definition as DefinitionLike;
+  const schema = definition as ScimmyDefinition;
   const out: { operations: PatchOperation[]; origins: Origin[] } = { operations: [], origins: [] };
   operations.forEach((operation, i) => {
     const origin = origins?.[i] ?? { op: operation.op, index: i + 1 };
@@ -98,7 +86,7 @@ export function inRequestTerms(error: unknown, origins: readonly Origin[]): unkn
   return error;
 }
 
-function canonicalOperation(schema: DefinitionLike, resource: Json, operation: PatchOperation): PatchOperation | PatchOperation[] {
+function canonicalOperation(schema: ScimmyDefinition, resource: Json, operation: PatchOperation): PatchOperation | PatchOperation[] {
   if (typeof operation.path !== 'string') {
     // RFC 7644 §3.5.2.1/§3.5.2.3: a pathless add or replace adds or replaces each attribute its value names, as the
     // same operation with that path would (scimmy's pathless replace added: emails were appended, not replaced).
@@ -118,7 +106,7 @@ function canonicalOperation(schema: DefinitionLike, resource: Json, operation: P
 }
 
 /** An operation on a whole extension: removed attribute by attribute (scimmy fails on it), or set like a complex value. */
-function wholeExtension(extension: DefinitionLike, resource: Json, operation: PatchOperation): PatchOperation | PatchOperation[] {
+function wholeExtension(extension: ScimmyDefinition, resource: Json, operation: PatchOperation): PatchOperation | PatchOperation[] {
   const op = operation.op.toLowerCase();
   if (op === 'remove') {
     const present = Object.keys((resource[extension.id] as Json | undefined) ?? {});
@@ -134,7 +122,7 @@ function wholeExtension(extension: DefinitionLike, resource: Json, operation: Pa
  * An operation whose path (`rest`, after any schema URN and `prefix`) names an attribute of `owner`; `stored` holds
  * the resource's values of `owner`'s attributes. Left as written when the path names no attribute.
  */
-function attributeOperation(owner: DefinitionLike, prefix: string, rest: string, stored: Json, operation: PatchOperation): PatchOperation | PatchOperation[] {
+function attributeOperation(owner: ScimmyDefinition, prefix: string, rest: string, stored: Json, operation: PatchOperation): PatchOperation | PatchOperation[] {
   const match = PATH.exec(rest);
   const attribute = match ? named(attributesOf(owner), match.groups!.attr) : undefined;
   if (!match || !attribute) return operation;
@@ -174,7 +162,7 @@ function attributeOperation(owner: DefinitionLike, prefix: string, rest: string,
  * it unreadable (a real `a"b@x` was never removed); here the values left are computed and set. `undefined` when a
  * listed value is not an object (left to scimmy).
  */
-function remainingAfter(attribute: AttributeLike, listed: unknown[], stored: unknown): unknown[] | undefined {
+function remainingAfter(attribute: ScimmyAttribute, listed: unknown[], stored: unknown): unknown[] | undefined {
   if (!listed.every(isObject)) return undefined;
   const subs = attribute.subAttributes ?? [];
   const same = (name: string, a: unknown, b: unknown) => {
@@ -188,7 +176,7 @@ function remainingAfter(attribute: AttributeLike, listed: unknown[], stored: unk
 }
 
 /** Keys of an object named after `attributes`, each complex one's own keys too. */
-function canonicalKeys(attributes: readonly AttributeLike[], value: Json): Json {
+function canonicalKeys(attributes: readonly ScimmyAttribute[], value: Json): Json {
   const out: Json = {};
   for (const [key, v] of Object.entries(value)) {
     const attribute = named(attributes, key);
@@ -198,7 +186,7 @@ function canonicalKeys(attributes: readonly AttributeLike[], value: Json): Json 
 }
 
 /** A complex attribute's value (or each of a collection's values) with its sub-attributes' spelling. */
-function canonicalComplexValue(attribute: AttributeLike, value: unknown): unknown {
+function canonicalComplexValue(attribute: ScimmyAttribute, value: unknown): unknown {
   const subs = attribute.subAttributes ?? [];
   if (Array.isArray(value)) return value.map((v) => (isObject(v) ? canonicalKeys(subs, v) : v));
   return isObject(value) ? canonicalKeys(subs, value) : value;
@@ -208,7 +196,7 @@ function canonicalComplexValue(attribute: AttributeLike, value: unknown): unknow
  * A value filter with its sub-attribute names spelled as the schema does (quoted text untouched) and, when it is one
  * equality on a case-insensitive sub-attribute, the text spelled as the stored or canonical value it equals.
  */
-function canonicalFilter(attribute: AttributeLike, filter: string, stored: unknown): string {
+function canonicalFilter(attribute: ScimmyAttribute, filter: string, stored: unknown): string {
   const subs = attribute.subAttributes ?? [];
   // Quoted strings alternate with the rest: names are only looked for outside them.
   const spelled = filter

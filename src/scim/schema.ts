@@ -8,6 +8,7 @@
  */
 import SCIMMY from 'scimmy';
 import { coerceResource } from './coerce';
+import { isDefinition, type ScimmyDefinition } from './scimmy-types';
 
 export const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const CORE_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -85,13 +86,6 @@ export function advertiseServiceProviderConfig(): void {
   } as never);
 }
 
-interface SchemaDefinitionLike {
-  id: string;
-  required?: boolean;
-  attributes: unknown[];
-  coerce(data: unknown, direction: string): Record<string, unknown>;
-}
-
 /**
  * Validates and coerces a request body as `new Schema(body, "in")` does, through the schema's definition alone
  * (`coerce.ts`: scimmy's definition coercion without its accessor objects). scimmy's schema instance defines accessors
@@ -101,14 +95,14 @@ interface SchemaDefinitionLike {
  * the instance, the result keeps write-only attributes (`password`) and read-only extensions: callers drop both.
  */
 export function coerceInbound(schema: object, body: Record<string, unknown>): Record<string, unknown> {
-  const definition = (schema as { definition: SchemaDefinitionLike }).definition;
+  const definition = (schema as { definition: ScimmyDefinition }).definition;
   const { schemas = [] } = body as { schemas?: unknown };
   if (Array.isArray(schemas) && schemas.length > 0) {
     if (!schemas.includes(definition.id)) {
       throw new SCIMMY.Types.Error(400, 'invalidSyntax', 'The request body supplied a schema type that is incompatible with this resource');
     }
-    for (const extension of definition.attributes as SchemaDefinitionLike[]) {
-      if (extension instanceof SCIMMY.Types.SchemaDefinition && (extension as unknown as SchemaDefinitionLike).required && !schemas.includes(extension.id)) {
+    for (const extension of definition.attributes.filter(isDefinition)) {
+      if (extension.required && !schemas.includes(extension.id)) {
         throw new SCIMMY.Types.Error(400, 'invalidValue', `The request body is missing schema extension '${extension.id}' required by this resource type`);
       }
     }
