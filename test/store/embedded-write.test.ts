@@ -97,6 +97,18 @@ function randomWrite(random: ReturnType<typeof seededRandom>, size: number): { i
     () => ({ $addToSet: { emailKeys: `user${j}@example.com` }, $inc: { 'counters.writes': 1 } }),
     () => ({ $pull: { emailKeys: `user${i}@example.com` } }),
     () => ({ $max: { version: j % 5 }, $min: { 'lifecycle.rank': j } }),
+    // Paths written through nested objects, created, removed from missing parts, or through what is not an object.
+    () => ({ $set: { 'scim.name.familyName': `F${j}`, 'scim.active': false }, $inc: { 'scim.name.count': 2, version: 1 } }),
+    () => ({ $set: { 'lifecycle.pending': { audit: { id: `a${j}` } }, 'lifecycle.since': new Date(j) } }),
+    () => ({ $unset: { 'lifecycle.pending': true, 'missing.deep.x': true, 'scim.name.none': true } }),
+    () => ({ $set: { 'emailKeys.0': `first${j}@example.com` } }),
+    () => ({ $set: { 'lifecycle.since.x': 1 } }),
+    () => ({ $set: { 'license.sub': 1 }, $inc: { version: 1 } }),
+    () => ({ $set: { 'constructor.x': j } }),
+    () => ({ $inc: { 'scim.name.givenName': 1 } }),
+    () => ({ $set: { 'scim.$bad': 1 } }),
+    () => ({ $set: { 'scim.name': { 'a.b': 1 } } }),
+    () => ({ $inc: { 'scim.$count': 1, version: 'one' } }),
     // A field both removed and written, and a whole replacement: NeDB's own order and result.
     () => ({ $unset: { scim: true }, $set: { scim: { userName: `user${i}`, active: false } } }),
     () => ({ $unset: { scim: true }, $set: { 'scim.active': true } }),

@@ -43,49 +43,94 @@ function becomes(target: Doc, source: Doc): void {
 }
 
 /**
- * The top-level fields an update of modifiers writes (`lifecycle` for `{$unset: {'lifecycle.pendingEffects': true}}`),
- * and those of them it replaces whole (`$set` of the field itself); `undefined` for anything else — a replacement
- * document, a mix, an invalid modifier, a field written after its removal — which NeDB handles (or refuses) itself.
+ * The top-level fields an update of modifiers writes (`lifecycle` for `{$unset: {'lifecycle.pendingEffects': true}}`);
+ * `undefined` for a replacement document or anything that is not an object of modifiers, which NeDB handles (or
+ * refuses) itself.
  */
-function fieldsWritten(update: Update): { touched: Set<string>; replaced: Set<string> } | undefined {
+function fieldsWritten(update: Update): Set<string> | undefined {
   const touched = new Set<string>();
-  const replaced = new Set<string>();
-  const removed = new Set<string>();
   const modifiers = Object.keys(update);
   if (modifiers.length === 0) return undefined;
   for (const modifier of modifiers) {
     const fields = (update as Record<string, unknown>)[modifier];
     if (!modifier.startsWith('$') || fields === null || typeof fields !== 'object') return undefined;
-    for (const path of Object.keys(fields)) {
-      const field = path.split('.')[0];
-      // Written again after its removal, the field would move to the end of the document in NeDB's copy.
-      if (removed.has(field)) return undefined;
-      if (modifier === '$unset' && field === path) removed.add(field);
-      if (modifier === '$set' && field === path) replaced.add(field);
-      touched.add(field);
-    }
+    for (const path of Object.keys(fields)) touched.add(path.split('.')[0]);
   }
-  return { touched, replaced };
+  return touched;
 }
 
+const isPlainObject = (value: unknown): value is Doc =>
+  value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
+
+/** The modifiers the store's hot paths use; NeDB's last step of each, on `container[field]`. */
+const LAST_STEP: Record<string, (container: Doc, field: string, value: unknown) => void> = {
+  $set: (container, field, value) => {
+    container[field] = value;
+  },
+  $unset: (container, field) => {
+    delete container[field];
+  },
+  $inc: (container, field, value) => {
+    if (typeof value !== 'number') throw new Error(`${value} must be a number`);
+    const current = container[field];
+    if (typeof current === 'number') container[field] = current + value;
+    else if (!hasOwn(container, field)) container[field] = value;
+    else throw new Error("Don't use the $inc modifier on non-number fields");
+  },
+};
+
 /**
- * NeDB's `modify`, copying only what the update writes. The library copies the whole document first (the user's
- * attributes, when only a marker is cleared) and the old copy becomes garbage in the old generation; here the fields
- * the update does not name are the stored version's own objects, shared with it — safe because a stored document's
- * nested objects are never written to. Same fields in the same order, same errors.
+ * NeDB's `modify` for updates of `$set`, `$unset` and `$inc` whose paths go through plain objects, copying only the
+ * objects on the paths it writes. The library deep-copies the whole document first — every SCIM attribute of a user
+ * to set `scim.active` or clear a lifecycle marker — and the old copy becomes garbage in the old generation. Here
+ * the new version shares every object the update does not write with the stored one: safe because a stored
+ * document's nested objects are never written to. The steps are the library's, in its order, so the fields come out
+ * in the same order with the same values; parts already stored passed its key check when they were written, so
+ * only what the update writes is checked. `undefined` when a path meets anything else (an array, a date, a
+ * primitive, an inherited member, `_id`, a `$` name), which is left to the library.
  */
-function modified(doc: Doc, update: Update, written: ReturnType<typeof fieldsWritten>): Doc {
-  if (!written) return model.modify(doc, update);
-  const part = { _id: doc._id } as Doc;
-  for (const field of written.touched) if (!written.replaced.has(field) && hasOwn(doc, field)) part[field] = doc[field];
-  const result = model.modify(part, update);
-  const next = {} as Doc;
-  for (const key of Object.keys(doc)) {
-    if (!written.touched.has(key)) next[key] = doc[key];
-    else if (hasOwn(result, key)) next[key] = result[key];
+function copiedOnWrite(doc: Doc, update: Update): Doc | undefined {
+  const next: Doc = { ...doc };
+  const copies = new Set<object>([next]);
+  const written: Array<[string, unknown]> = [];
+  for (const [modifier, fields] of Object.entries(update)) {
+    const step = LAST_STEP[modifier];
+    if (!step) return undefined;
+    paths: for (const [path, value] of Object.entries(fields as Record<string, unknown>)) {
+      const parts = path.split('.');
+      if (parts[0] === '_id') return undefined;
+      let container = next;
+      for (const part of parts.slice(0, -1)) {
+        if (part.startsWith('$')) return undefined;
+        const child = container[part];
+        if (child === undefined) {
+          if (hasOwn(container, part) || part === '__proto__') return undefined;
+          // As the library: a missing object is created on the way to a value, and ends a removal.
+          if (modifier === '$unset') continue paths;
+          container = container[part] = {} as Doc;
+          copies.add(container);
+        } else if (isPlainObject(child) && hasOwn(container, part)) {
+          if (!copies.has(child)) {
+            container[part] = { ...child };
+            copies.add(container[part] as Doc);
+          }
+          container = container[part] as Doc;
+        } else return undefined;
+      }
+      const field = parts[parts.length - 1];
+      if (field === '__proto__' || (!hasOwn(container, field) && container[field] !== undefined)) return undefined;
+      step(container, field, value);
+      if (modifier !== '$unset') written.push([field, container[field]]);
+    }
   }
-  for (const key of Object.keys(result)) if (!hasOwn(doc, key)) next[key] = result[key];
+  // The library checks the whole new version once all modifiers are applied: a bad name fails after a bad `$inc`.
+  for (const [field, value] of written) model.checkObject({ [field]: value });
   return next;
+}
+
+/** NeDB's `modify`, copying only what the update writes when it can (`copiedOnWrite`). Same result, same errors. */
+function modified(doc: Doc, update: Update, written: Set<string> | undefined): Doc {
+  return (written && copiedOnWrite(doc, update)) ?? model.modify(doc, update);
 }
 
 export interface UpdatedOne {
@@ -110,7 +155,7 @@ export function updateById(db: Datastore<unknown>, id: string, query: Query, upd
     const moved: NedbIndex[] = [];
     for (const index of Object.values(indexes)) {
       // An index on fields the update does not write keeps its key.
-      if (written && !index._fields.some((field) => written.touched.has(field.split('.')[0]))) continue;
+      if (written && !index._fields.some((field) => written.has(field.split('.')[0]))) continue;
       if (!sameKey(index, model.getDotValues(stored, index._fields), model.getDotValues(next, index._fields))) moved.push(index);
     }
     const before = { ...stored };
