@@ -19,9 +19,11 @@
 // Steps: preload (bench/preload.mjs, cached under .bench/data-N<N>/) → bare express (kept running) → server on a fresh
 // copy of the data → for each op: bare express for BARE_DUR (2 s), then the op (warm-up, then RUNS × DUR) → bare
 // express once more → table on stdout, JSON lines in .bench/results-<timestamp>.jsonl. Each op's ratios are to the
-// bare express figures measured just before and just after it. A second bare express, served the way the server is
-// (requests born with express's prototypes, src/http/server.ts), is measured at the same moments: its column shows how
-// much of a ratio that serving alone explains. Every child process is killed on exit, error or signal.
+// bare express figures measured just before and just after it. Two more baselines are measured at the same moments:
+// bare express served the way the server is (requests born with express's prototypes, src/http/server.ts; its column
+// shows how much of a ratio that serving alone explains), and bare express 5, the baseline PERFORMANCE.md §5 states
+// its targets against (express 5 costs more CPU a request than the express 4 the server runs on, so "× bare CPU" is
+// the stricter figure). Every child process is killed on exit, error or signal.
 import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -265,10 +267,16 @@ async function measure(base, spec, conns = CONNS, pid = undefined, dur = DUR) {
  * and after every op: each op's ratio is taken against the mean of those two, not against the start and the end of
  * a run that lasts minutes, during which this shared machine's speed drifts by ±30% or more.
  */
-async function startBareExpress(born = false) {
+const BARE_VARIANTS = {
+  plain: { name: 'bare express', env: {} },
+  born: { name: 'bare express, born prototypes', env: { BORN: '1' } },
+  express5: { name: 'bare express 5', env: { EXPRESS: '5' } },
+};
+
+async function startBareExpress(variant = 'plain') {
   const port = await freePort();
-  const name = born ? 'bare express, born prototypes' : 'bare express';
-  const child = startChild(born ? 'bare-express-born' : 'bare-express', [path.join(HERE, 'bare-express.mjs')], { PORT: String(port), BORN: born ? '1' : '0' });
+  const { name, env } = BARE_VARIANTS[variant];
+  const child = startChild(`bare-express-${variant}`, [path.join(HERE, 'bare-express.mjs')], { PORT: String(port), ...env });
   await waitHealthy(`http://127.0.0.1:${port}/healthz`, child, 30_000);
   return {
     async measure(label, dur = DUR) {
@@ -527,7 +535,7 @@ const mb = (bytes) => (bytes === undefined ? '–' : (bytes / 1048576).toFixed(0
 const ratio = (v) => (v === undefined ? '–' : v < 0.01 ? v.toFixed(4) : v.toFixed(3));
 
 function table(rows) {
-  const head = ['op', 'request', 'conns', 'req/s', '× bare', 'CPU µs/req', '× bare CPU', '× born CPU', 'p50 ms', 'p99 ms', 'non-2xx', 'ELD p99 ms', 'RSS MB', 'note'];
+  const head = ['op', 'request', 'conns', 'req/s', '× bare', 'CPU µs/req', '× bare CPU', '× born CPU', '× express 5 CPU', 'p50 ms', 'p99 ms', 'non-2xx', 'ELD p99 ms', 'RSS MB', 'note'];
   const body = rows.map((r) => [
     r.op,
     r.label,
@@ -537,6 +545,7 @@ function table(rows) {
     fmt(r.cpuUs),
     ratio(r.cpuRatio),
     ratio(r.bornCpuRatio),
+    ratio(r.express5CpuRatio),
     fmt(r.p50, 2),
     fmt(r.p99, 2),
     r.non2xx === undefined ? '–' : String(r.non2xx + (r.errors ?? 0) + (r.timeouts ?? 0)),
@@ -545,8 +554,8 @@ function table(rows) {
     r.note ?? '',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells) => `| ${cells.map((c, i) => (i >= 2 && i <= 12 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
-  return [line(head), `|${widths.map((w, i) => (i >= 2 && i <= 12 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`, ...body.map(line)].join('\n');
+  const line = (cells) => `| ${cells.map((c, i) => (i >= 2 && i <= 13 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
+  return [line(head), `|${widths.map((w, i) => (i >= 2 && i <= 13 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`, ...body.map(line)].join('\n');
 }
 
 /** A server for the benchmark: the node flags of this checkout's `npm start`, no rate limit, only warnings logged. */
@@ -636,7 +645,7 @@ async function main() {
 
   const bareExpress = await startBareExpress();
   const bareBefore = await bareExpress.measure('before');
-  const bornExpress = await startBareExpress(true);
+  const others = { born: await startBareExpress('born'), express5: await startBareExpress('express5') };
 
   mkdirSync(RUN_DIR, { recursive: true });
   const dataDir = path.join(RUN_DIR, 'data');
@@ -657,12 +666,10 @@ async function main() {
     const selected = OPS ? ops.filter((op) => OPS.some((s) => op.id.toUpperCase() === s || op.id.toUpperCase().startsWith(`${s}-`) || op.id.toUpperCase().startsWith(`${s}@`))) : ops;
 
     const bareBetween = [];
-    const bornBetween = [];
     const bareNow = async (label) => {
       const m = await bareExpress.measure(label, BARE_DUR);
       bareBetween.push(m);
-      m.born = await bornExpress.measure(label, BARE_DUR);
-      bornBetween.push(m.born);
+      for (const [variant, other] of Object.entries(others)) m[variant] = await other.measure(label, BARE_DUR);
       return m;
     };
     let bareLast;
@@ -699,7 +706,10 @@ async function main() {
       const bareNext = await bareNow(`after ${op.id}`);
       row.bareRps = (bareLast.rps + bareNext.rps) / 2;
       if (bareLast.cpuUsPerReq !== undefined && bareNext.cpuUsPerReq !== undefined) row.bareCpuUs = (bareLast.cpuUsPerReq + bareNext.cpuUsPerReq) / 2;
-      if (bareLast.born.cpuUsPerReq !== undefined && bareNext.born.cpuUsPerReq !== undefined) row.bornCpuUs = (bareLast.born.cpuUsPerReq + bareNext.born.cpuUsPerReq) / 2;
+      for (const variant of Object.keys(others)) {
+        const [last, next] = [bareLast[variant].cpuUsPerReq, bareNext[variant].cpuUsPerReq];
+        if (last !== undefined && next !== undefined) row[`${variant}CpuUs`] = (last + next) / 2;
+      }
       bareLast = bareNext;
       log(`${op.id.padEnd(14)} ${fmt(m.rps).padStart(6)} req/s  ${fmt(m.cpuUsPerReq).padStart(6)} µs CPU/req  p50 ${fmt(m.p50, 2)} ms  p99 ${fmt(m.p99, 2)} ms  non-2xx ${m.non2xx}  ELD p99 ${fmt(eld?.eldP99, 1)} ms`);
       results.push(row);
@@ -707,7 +717,7 @@ async function main() {
     const rssEnd = rssOf(server.pid);
     bareAfter = bareLast ?? (await bareExpress.measure('after'));
     await bareExpress.stop();
-    await bornExpress.stop();
+    for (const other of Object.values(others)) await other.stop();
     const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
     const bare = mean(bareBetween.map((b) => b.rps)) ?? bareBefore.rps;
     const bareCpu = mean(bareBetween.map((b) => b.cpuUsPerReq).filter((c) => c !== undefined)) ?? bareBefore.cpuUsPerReq;
@@ -715,9 +725,10 @@ async function main() {
     for (const row of results) {
       if (row.rps !== undefined && row.bareRps) row.ratio = row.rps / row.bareRps;
       if (row.cpuUs && row.bareCpuUs) row.cpuRatio = row.bareCpuUs / row.cpuUs;
-      if (row.cpuUs && row.bornCpuUs) row.bornCpuRatio = row.bornCpuUs / row.cpuUs;
+      for (const variant of Object.keys(others)) if (row.cpuUs && row[`${variant}CpuUs`]) row[`${variant}CpuRatio`] = row[`${variant}CpuUs`] / row.cpuUs;
     }
-    const bornCpu = mean(bornBetween.map((b) => b.cpuUsPerReq).filter((c) => c !== undefined));
+    const otherCpu = (variant) => mean(bareBetween.map((b) => b[variant].cpuUsPerReq).filter((c) => c !== undefined));
+    const otherRps = (variant) => bareBetween.map((b) => Math.round(b[variant].rps));
 
     const meta = {
       kind: 'meta',
@@ -735,7 +746,8 @@ async function main() {
       rssStart,
       rssEnd,
       bare: { before: bareBefore.rps, after: bareAfter.rps, between: bareBetween.map((b) => Math.round(b.rps)), mean: bare, cpuUsPerReq: bareCpu, p50: bareBefore.p50, p99: bareBefore.p99 },
-      bareBorn: { between: bornBetween.map((b) => Math.round(b.rps)), cpuUsPerReq: bornCpu },
+      bareBorn: { between: otherRps('born'), cpuUsPerReq: otherCpu('born') },
+      bareExpress5: { between: otherRps('express5'), cpuUsPerReq: otherCpu('express5') },
     };
     write(meta);
     for (const row of results) write({ kind: 'op', ...row });
@@ -746,7 +758,8 @@ async function main() {
     console.log(`\nSCIM server benchmark — N=${N} users, ${manifest.counts.groups} groups, ${manifest.counts.memberships} memberships; ${CONNS} connections, ${RUNS}×${DUR} s after ${WARM} s warm-up; node ${process.version}${PIN ? '; server pinned to CPU 1, autocannon to CPU 0' : ''}`);
     console.log(`preload: ${p.usersPerSec} users/s, ${p.membershipsPerSec} memberships/s, ${p.totalSec} s total${pre.reused ? ' (cached directory reused)' : ''}; server start (load ${N} users) ${startSec.toFixed(1)} s`);
     console.log(`bare express 4: ${Math.round(bareBefore.rps)} req/s at the start; ${bareRange} req/s between ops (mean ${fmt(bare)}, ${fmt(bareCpu)} µs CPU/request); each op's ratios are to the bare express measurements just before and just after it`);
-    console.log(`bare express served like the server (requests born with express's prototypes, src/http/server.ts): ${fmt(bornCpu)} µs CPU/request; "× born CPU" is each op's ratio to it, measured the same way`);
+    console.log(`bare express served like the server (requests born with express's prototypes, src/http/server.ts): ${fmt(otherCpu('born'))} µs CPU/request; "× born CPU" is each op's ratio to it, measured the same way`);
+    console.log(`bare express 5 (the baseline of PERFORMANCE.md §5's targets): ${fmt(otherCpu('express5'))} µs CPU/request; "× express 5 CPU" is each op's ratio to it, measured the same way`);
     console.log(`server RSS: ${mb(rssStart)} MB after start (${((rssStart ?? 0) / N / 1024).toFixed(2)} KB/user incl. groups), ${mb(rssEnd)} MB after the run\n`);
     console.log(table(results));
     console.log(`\nresults: ${path.relative(ROOT, RESULTS)}`);
