@@ -126,7 +126,9 @@ describe('writing data file lines', () => {
     };
     sameLine(user);
     expect(deserialize(serialize(user))).toEqual(libraryDeserialize(librarySerialize(user)));
-    for (const doc of ['text', 12, null, true, [1, new Date(2)], new Date(3), { 10: 'a', b: 'c', 2: 'd' }]) sameLine(doc);
+    // eslint-disable-next-line no-sparse-arrays
+    const sparse = [[1, , new Date(4)], [new Date(5), , 2], [, 'x']];
+    for (const doc of ['text', 12, null, true, [1, new Date(2)], new Date(3), { 10: 'a', b: 'c', 2: 'd' }, { a: 1, b: [{ c: new Date(6) }], d: 'e' }, ...sparse]) sameLine(doc);
   });
 
   test('what the copy cannot reproduce goes to the library: special keys, non-plain objects, functions', () => {

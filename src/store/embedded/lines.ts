@@ -97,24 +97,34 @@ function persisted(value: unknown, depth: number): unknown {
     const time = value.getTime();
     return Number.isNaN(time) ? null : { $$date: time };
   }
+  // A container is copied only when something in it is presented differently (a date): most of a user (its SCIM
+  // attributes) holds none, and is handed to JSON.stringify as it is.
   if (Array.isArray(value)) {
-    const copy = new Array<unknown>(value.length);
+    let copy: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
       const item = persisted(value[i], depth + 1);
       if (item === LIBRARY) return LIBRARY;
-      copy[i] = item;
+      if (item !== value[i]) copy ??= value.slice(0, i);
+      if (copy) copy[i] = item;
     }
-    return copy;
+    return copy ?? value;
   }
   if (Object.getPrototypeOf(value) !== Object.prototype) return LIBRARY;
-  const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) {
+  const keys = Object.keys(value);
+  let copy: Record<string, unknown> | undefined;
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k];
     if (key.charCodeAt(0) === 36 /* $ */ || key.includes('.') || key === '__proto__') return LIBRARY;
-    const item = persisted((value as Record<string, unknown>)[key], depth + 1);
+    const child = (value as Record<string, unknown>)[key];
+    const item = persisted(child, depth + 1);
     if (item === LIBRARY) return LIBRARY;
-    copy[key] = item;
+    if (item !== child && !copy) {
+      copy = {};
+      for (let j = 0; j < k; j++) copy[keys[j]] = (value as Record<string, unknown>)[keys[j]];
+    }
+    if (copy) copy[key] = item;
   }
-  return copy;
+  return copy ?? value;
 }
 
 /** NeDB's `serialize`, without a replacer. */
