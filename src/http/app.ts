@@ -29,6 +29,7 @@ import { ssoRouter } from '../sso/router';
 import { contentRouter } from '../content/router';
 import { adminRouter } from '../admin/router';
 import { dashboardRouter } from '../admin/dashboard/serve';
+import { trustedProxies } from './trust-proxy';
 
 export interface AppDeps {
   config: Pick<Config, 'publicUrl' | 'maxBodyBytes' | 'userPatchResponse' | 'unknownMembers' | 'rateLimits'>;
@@ -57,7 +58,7 @@ export function createApp({ config, store, logger }: AppDeps): Express {
   // Node's querystring instead of qs: SCIM parameters are flat strings, and qs's nesting (`a[b]=c` → an object) is
   // only more input to refuse. Repeated parameters still arrive as arrays, which the SCIM edge refuses.
   app.set('query parser', 'simple');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', trustedProxies());
   app.use(requestLogger(logger));
 
   app.get('/healthz', (_req, res) => {

@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/config';
 import { ensureOrganization } from '../../src/services/organizations';
 import { storeToken } from '../../src/auth/tokens';
 import { assertion, SSO_SECRET } from '../helpers/sso';
+import { trustedProxies } from '../../src/http/trust-proxy';
 
 const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 const OTHER_TOKEN = 'other-org-token-0123456789abcdef';
@@ -146,5 +147,25 @@ describe('configuration', () => {
     expect(loadConfig({ RATE_LIMIT_PER_SECOND: '200' }).rateLimits!.scim).toEqual({ perSecond: 200, burst: 400 });
     expect(() => loadConfig({ RATE_LIMIT_PER_SECOND: '50', RATE_LIMIT_BURST: '10' })).toThrow(/RATE_LIMIT_BURST/);
     expect(loadConfig({}).rateLimits).toMatchObject({ admin: { perSecond: 20, burst: 40 }, ssoFailuresPerMinute: 10 });
+  });
+});
+
+describe('trusted proxies', () => {
+  test('only loopback peers may forward a client address or protocol, however often and however many peers ask', () => {
+    const trusts = trustedProxies();
+    const cases: Array<[string, boolean]> = [
+      ['127.0.0.1', true],
+      ['127.8.9.10', true],
+      ['::1', true],
+      ['::ffff:127.0.0.1', true],
+      ['203.0.113.7', false],
+      ['::ffff:203.0.113.7', false],
+      ['2001:db8::1', false],
+      ['not an address', false],
+    ];
+    for (let round = 0; round < 2; round++) for (const [address, trusted] of cases) expect([address, trusts(address, 0)]).toEqual([address, trusted]);
+    // A flood of distinct peers (the kept answers are dropped past a bound) changes no answer.
+    for (let i = 0; i < 10_000; i++) expect(trusts(`198.51.${i >> 8}.${i & 255}`, 0)).toBe(false);
+    for (const [address, trusted] of cases) expect([address, trusts(address, 1)]).toEqual([address, trusted]);
   });
 });

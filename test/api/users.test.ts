@@ -25,6 +25,19 @@ describe('SCIM /Users', () => {
     expect(JSON.stringify(stored)).not.toContain('S3cret!');
   });
 
+  test('behind a reverse proxy on the same host, Location and meta.location carry the protocol and host it forwards', async () => {
+    const behindProxy = (n: number, proto?: string) => {
+      const post = t.scim.post('/Users', userBody(`proxied${n}@example.com`)).set('Host', 'scim.example.org');
+      return proto ? post.set('X-Forwarded-Proto', proto) : post;
+    };
+    const cases = [['https', 'https'], [undefined, 'http'], ['https', 'https']] as const;
+    for (const [n, [proto, expected]] of cases.entries()) {
+      const res = await behindProxy(n, proto).expect(201);
+      expect(res.headers.location).toBe(`${expected}://scim.example.org/scim/v2/Users/${res.body.id}`);
+      expect(res.body.meta.location).toBe(res.headers.location);
+    }
+  });
+
   test('a second POST with the same userName in any case is 409 uniqueness', async () => {
     await t.scim.post('/Users', userBody('ada@example.com')).expect(201);
     const res = await t.scim.post('/Users', userBody('ADA@Example.com'));
