@@ -9,7 +9,7 @@ import path from 'node:path';
 import { insertOne, updateById } from '../../src/store/embedded/write';
 import { patchIndexTrees } from '../../src/store/embedded/index-buckets';
 import { DatastoreReader } from '../../src/store/embedded/read';
-import { hasKey, internals, type TreeNode } from '../../src/store/embedded/nedb';
+import { checkFieldNames, hasKey, internals, model, type TreeNode } from '../../src/store/embedded/nedb';
 import { seededRandom } from '../../src/cli/demo';
 import type { Query, Update } from '../../src/store/port';
 
@@ -134,6 +134,45 @@ const outcome = async <R>(run: () => Promise<R>) => {
     return { error: e.errorType ?? e.message };
   }
 };
+
+describe('field names', () => {
+  test('are refused as NeDB refuses them: the same first error, its own markers allowed, at any depth', () => {
+    const refusal = (check: () => void) => {
+      try {
+        check();
+        return undefined;
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    const values: unknown[] = [
+      { a: 1, b: { c: [1, { d: new Date(3) }] } },
+      { $$date: 5 },
+      { $$date: 'x' },
+      { a: { $$deleted: true } },
+      { a: { $$deleted: 1 } },
+      { $$indexCreated: { fieldName: 'a' } },
+      { $$indexRemoved: 'a' },
+      { a: [{ b: 1 }, { $c: 1 }] },
+      { a: [[{ 'b.c': 1 }]] },
+      { a: { 'b.c': 1, $d: 2 } },
+      { a: { $d: 2, 'b.c': 1 } },
+      { 10: 'x', 'y.z': 1 },
+      { a: 'with $ and . inside a value' },
+      [{ ok: 1 }, { $no: 1 }],
+      'text',
+      null,
+      { a: null, b: undefined, c: new Date(Number.NaN) },
+    ];
+    let refused = 0;
+    for (const value of values) {
+      const expected = refusal(() => model.checkObject(value));
+      if (expected) refused++;
+      expect([value, refusal(() => checkFieldNames(value))]).toEqual([value, expected]);
+    }
+    expect(refused).toBeGreaterThanOrEqual(8);
+  });
+});
 
 describe('embedded writes in place', () => {
   it('give the documents, indexes, data-file lines and errors NeDB gives, for 1500 random updates', async () => {

@@ -42,6 +42,25 @@ export function compareKeyValues(a: unknown, b: unknown): number {
   return model.compareThings(a, b);
 }
 
+/** The `$` names NeDB accepts in a document: its own markers. */
+const libraryName = (key: string, value: unknown) =>
+  (key === '$$date' && typeof value === 'number') || (key === '$$deleted' && value === true) || key === '$$indexCreated' || key === '$$indexRemoved';
+
+/**
+ * NeDB's `checkObject`: throws the library's error for the first field name it refuses (`$`-prefixed other than its
+ * markers, or dotted), in the same order, at any depth. Without its `for…in` and its second pass over every array
+ * element: it runs on every document inserted and every value an update writes.
+ */
+export function checkFieldNames(value: unknown): void {
+  if (value === null || typeof value !== 'object') return;
+  for (const key of Object.keys(value)) {
+    const child = (value as Record<string, unknown>)[key];
+    if (key.charCodeAt(0) === 36 /* $ */ && !libraryName(key, child)) throw new Error('Field names cannot begin with the $ character');
+    if (key.includes('.')) throw new Error('Field names cannot contain a .');
+    checkFieldNames(child);
+  }
+}
+
 /**
  * NeDB's order of the keys of an index on `fields`. A compound key (`{orgId, userNameKey}`) is an object, which
  * `compareThings` orders by sorting both objects' keys and comparing the values pairwise — two sorts at every step.

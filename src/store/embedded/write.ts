@@ -15,7 +15,7 @@
  */
 import type Datastore from '@seald-io/nedb';
 import type { Query, Update } from '../port';
-import { internals, model, type Doc, type NedbIndex } from './nedb';
+import { checkFieldNames, internals, model, type Doc, type NedbIndex } from './nedb';
 
 /** Whether two index keys of `index` are the same key (the same set of keys for an array field). */
 function sameKey(index: NedbIndex, a: unknown, b: unknown): boolean {
@@ -124,7 +124,7 @@ function copiedOnWrite(doc: Doc, update: Update): Doc | undefined {
     }
   }
   // The library checks the whole new version once all modifiers are applied: a bad name fails after a bad `$inc`.
-  for (const [field, value] of written) model.checkObject({ [field]: value });
+  for (const [field, value] of written) checkFieldNames({ [field]: value });
   return next;
 }
 
@@ -181,7 +181,7 @@ export function insertOne(db: Datastore<unknown>, doc: Doc): Promise<void> {
   const datastore = internals(db);
   return datastore.executor.pushAsync(async () => {
     const prepared = model.deepCopy(doc);
-    model.checkObject(prepared);
+    checkFieldNames(prepared);
     datastore._insertInCache(prepared);
     await datastore.persistence.persistNewStateAsync([prepared]);
   });
