@@ -80,6 +80,29 @@ const LAST_STEP: Record<string, (container: Doc, field: string, value: unknown) 
 };
 
 /**
+ * The object of `next` that holds the last part of `parts`, made `next`'s own on the way (plain objects on the path
+ * are copied once, into `copies`; missing ones are created, as the library does). `'absent'` when a removal meets a
+ * missing object (the library stops there); `undefined` when the path meets anything else.
+ */
+function parentOf(next: Doc, parts: string[], copies: Set<object>, removal: boolean): Doc | 'absent' | undefined {
+  let container = next;
+  for (const part of parts.slice(0, -1)) {
+    if (part.startsWith('$')) return undefined;
+    const child = container[part];
+    if (child === undefined) {
+      if (hasOwn(container, part)) return undefined;
+      if (removal) return 'absent';
+      container = container[part] = {} as Doc;
+      copies.add(container);
+    } else if (isPlainObject(child) && hasOwn(container, part)) {
+      if (!copies.has(child)) copies.add((container[part] = { ...child }));
+      container = container[part] as Doc;
+    } else return undefined;
+  }
+  return container;
+}
+
+/**
  * NeDB's `modify` for updates of `$set`, `$unset` and `$inc` whose paths go through plain objects, copying only the
  * objects on the paths it writes. The library deep-copies the whole document first — every SCIM attribute of a user
  * to set `scim.active` or clear a lifecycle marker — and the old copy becomes garbage in the old generation. Here
@@ -96,29 +119,14 @@ function copiedOnWrite(doc: Doc, update: Update): Doc | undefined {
   for (const [modifier, fields] of Object.entries(update)) {
     const step = LAST_STEP[modifier];
     if (!step) return undefined;
-    paths: for (const [path, value] of Object.entries(fields as Record<string, unknown>)) {
+    for (const [path, value] of Object.entries(fields as Record<string, unknown>)) {
       const parts = path.split('.');
       if (parts[0] === '_id') return undefined;
-      let container = next;
-      for (const part of parts.slice(0, -1)) {
-        if (part.startsWith('$')) return undefined;
-        const child = container[part];
-        if (child === undefined) {
-          if (hasOwn(container, part) || part === '__proto__') return undefined;
-          // As the library: a missing object is created on the way to a value, and ends a removal.
-          if (modifier === '$unset') continue paths;
-          container = container[part] = {} as Doc;
-          copies.add(container);
-        } else if (isPlainObject(child) && hasOwn(container, part)) {
-          if (!copies.has(child)) {
-            container[part] = { ...child };
-            copies.add(container[part] as Doc);
-          }
-          container = container[part] as Doc;
-        } else return undefined;
-      }
+      const container = parentOf(next, parts, copies, modifier === '$unset');
+      if (container === 'absent') continue;
       const field = parts[parts.length - 1];
-      if (field === '__proto__' || (!hasOwn(container, field) && container[field] !== undefined)) return undefined;
+      // Not a member the object inherits (`__proto__`, `constructor`): the library would write through it.
+      if (!container || (!hasOwn(container, field) && container[field] !== undefined)) return undefined;
       step(container, field, value);
       if (modifier !== '$unset') written.push([field, container[field]]);
     }
