@@ -11,6 +11,7 @@
  * attributes are only reachable with their URN prefix, because without it a name refers to the core schema.
  * Types and `caseExact` follow the schema definitions of RFC 7643 §4.1, §4.2 (groups) and §4.3 (enterprise).
  */
+import { CORE_GROUP, CORE_USER, ENTERPRISE_USER } from './schema';
 
 /** SCIM attribute data types (RFC 7643 §2.3) that can appear in a filter. */
 export type AttributeType = 'string' | 'boolean' | 'dateTime' | 'integer' | 'decimal' | 'reference' | 'binary';
@@ -63,10 +64,6 @@ export interface ResolvedAttribute {
   readonly sub?: SimpleAttribute;
 }
 
-export const CORE_USER_URN = 'urn:ietf:params:scim:schemas:core:2.0:User';
-export const ENTERPRISE_USER_URN = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
-export const CORE_GROUP_URN = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-
 type Spec = [name: string, type: AttributeType, caseExact?: boolean, key?: string];
 
 function simple(name: string, stored: string, type: AttributeType, caseExact = false, key?: string): SimpleAttribute {
@@ -99,7 +96,7 @@ const META = complex('meta', '', false, [
   ['lastModified', 'dateTime'],
 ]);
 
-const CORE_USER = table([
+const CORE_USER_ATTRIBUTES = table([
   // RFC 7643 §3.1: `id` and `externalId` are caseExact.
   simple('id', '_id', 'string', true),
   simple('externalId', 'scim.externalId', 'string', true),
@@ -150,7 +147,7 @@ const CORE_USER = table([
   { kind: 'unsupported', name: 'password', reason: "'password' is never returned and cannot be filtered (RFC 7643 §4.1.1)" },
 ]);
 
-const ENTERPRISE_USER = table([
+const ENTERPRISE_USER_ATTRIBUTES = table([
   simple('employeeNumber', 'enterprise.employeeNumber', 'string'),
   simple('costCenter', 'enterprise.costCenter', 'string'),
   simple('organization', 'enterprise.organization', 'string'),
@@ -163,7 +160,7 @@ const ENTERPRISE_USER = table([
   ]),
 ]);
 
-const CORE_GROUP = table([
+const CORE_GROUP_ATTRIBUTES = table([
   simple('id', '_id', 'string', true),
   simple('externalId', 'externalId', 'string', true),
   simple('displayName', 'displayName', 'string', false, 'displayNameKey'),
@@ -178,13 +175,13 @@ const CORE_GROUP = table([
 /** Schema URN (lower-cased, with the trailing colon) → attribute table, per resource type. */
 const SCHEMAS: Record<ResourceTypeName, { core: ReadonlyMap<string, AttributeEntry>; urns: [string, ReadonlyMap<string, AttributeEntry>][] }> = {
   User: {
-    core: CORE_USER,
+    core: CORE_USER_ATTRIBUTES,
     urns: [
-      [`${CORE_USER_URN.toLowerCase()}:`, CORE_USER],
-      [`${ENTERPRISE_USER_URN.toLowerCase()}:`, ENTERPRISE_USER],
+      [`${CORE_USER.toLowerCase()}:`, CORE_USER_ATTRIBUTES],
+      [`${ENTERPRISE_USER.toLowerCase()}:`, ENTERPRISE_USER_ATTRIBUTES],
     ],
   },
-  Group: { core: CORE_GROUP, urns: [[`${CORE_GROUP_URN.toLowerCase()}:`, CORE_GROUP]] },
+  Group: { core: CORE_GROUP_ATTRIBUTES, urns: [[`${CORE_GROUP.toLowerCase()}:`, CORE_GROUP_ATTRIBUTES]] },
 };
 
 /**

@@ -4,6 +4,7 @@
  */
 import { WITH_PRIMARY } from './multi-valued';
 import { isObject } from './json';
+import { ENTERPRISE_USER } from './schema';
 
 const BOOLEAN_STRING = /^(true|false)$/i;
 const toBoolean = (value: unknown) => (typeof value === 'string' && BOOLEAN_STRING.test(value) ? value.toLowerCase() === 'true' : value);
@@ -74,7 +75,6 @@ function mapOperations<T>(body: T, map: (operation: Operation) => Operation): T 
   return changed ? ({ ...(body as object), Operations: mapped } as T) : body;
 }
 
-export const ENTERPRISE_USER_URN = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 const MANAGER_PATH = /^(?:urn:ietf:params:scim:schemas:extension:enterprise:2\.0:User:)?manager$/i;
 const MANAGER_FILTER_PATH = /^(?:urn:ietf:params:scim:schemas:extension:enterprise:2\.0:User:)?manager\[\s*value\s+eq\s+"((?:[^"\\]|\\.)*)"\s*\]$/i;
 const wrapManager = (value: unknown) => (typeof value === 'string' ? { value } : value);
@@ -94,22 +94,22 @@ export function managerStringInPatch<T>(body: T): T {
     const { path, value } = operation;
     if (typeof path === 'string') {
       if (MANAGER_PATH.test(path)) {
-        const fullPath = `${ENTERPRISE_USER_URN}:manager`;
+        const fullPath = `${ENTERPRISE_USER}:manager`;
         const wrapped = wrapManager(value);
         return path === fullPath && wrapped === value ? operation : { ...operation, path: fullPath, ...(value !== undefined ? { value: wrapped } : {}) };
       }
       const filtered = MANAGER_FILTER_PATH.exec(path);
-      if (filtered && !path.toLowerCase().startsWith('urn:')) return { ...operation, path: `${ENTERPRISE_USER_URN}:${path}` };
+      if (filtered && !path.toLowerCase().startsWith('urn:')) return { ...operation, path: `${ENTERPRISE_USER}:${path}` };
       return operation;
     }
     if (path !== undefined || !isObject(value)) return operation;
     let changed = false;
     const out: Record<string, unknown> = {};
     for (const [key, v] of Object.entries(value)) {
-      if (key.toLowerCase() === `${ENTERPRISE_USER_URN}:manager`.toLowerCase() && typeof v === 'string') {
+      if (key.toLowerCase() === `${ENTERPRISE_USER}:manager`.toLowerCase() && typeof v === 'string') {
         out[key] = { value: v };
         changed = true;
-      } else if (key.toLowerCase() === ENTERPRISE_USER_URN.toLowerCase() && isObject(v)) {
+      } else if (key.toLowerCase() === ENTERPRISE_USER.toLowerCase() && isObject(v)) {
         const managerKey = Object.keys(v).find((k) => k.toLowerCase() === 'manager');
         if (managerKey && typeof v[managerKey] === 'string') {
           out[key] = { ...v, [managerKey]: { value: v[managerKey] } };
@@ -129,7 +129,7 @@ export function managerStringInPatch<T>(body: T): T {
  * Returns the same array when no operation has that form.
  */
 export function managerValueFilter(resource: Record<string, unknown>, operations: readonly unknown[]): unknown[] {
-  const current = isObject(resource[ENTERPRISE_USER_URN]) ? (resource[ENTERPRISE_USER_URN] as Record<string, unknown>).manager : undefined;
+  const current = isObject(resource[ENTERPRISE_USER]) ? (resource[ENTERPRISE_USER] as Record<string, unknown>).manager : undefined;
   const currentId = isObject(current) ? current.value : undefined;
   let changed = false;
   const out: unknown[] = [];
@@ -142,7 +142,7 @@ export function managerValueFilter(resource: Record<string, unknown>, operations
     }
     changed = true;
     const id = JSON.parse(`"${filtered[1]}"`) as string;
-    if (currentId === id) out.push({ ...(operation as object), path: `${ENTERPRISE_USER_URN}:manager` });
+    if (currentId === id) out.push({ ...(operation as object), path: `${ENTERPRISE_USER}:manager` });
   }
   return changed ? out : (operations as unknown[]);
 }

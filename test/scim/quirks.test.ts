@@ -1,8 +1,8 @@
 import SCIMMY from 'scimmy';
+import { ENTERPRISE_USER as ENTERPRISE } from '../../src/scim/schema';
 import {
   booleanStringsInPatch,
   booleanStringsInUser,
-  ENTERPRISE_USER_URN as ENTERPRISE,
   filteredPathUpserts,
   groupMember,
   managerStringInPatch,
