@@ -11,7 +11,8 @@
  * attributes are only reachable with their URN prefix, because without it a name refers to the core schema.
  * Types and `caseExact` follow the schema definitions of RFC 7643 §4.1, §4.2 (groups) and §4.3 (enterprise).
  */
-import { CORE_GROUP, CORE_USER, ENTERPRISE_USER } from './schema';
+import type { Query } from '../store/port';
+import { CORE_GROUP, CORE_USER, ENTERPRISE_USER, LIFECYCLE_USER } from './schema';
 
 /** SCIM attribute data types (RFC 7643 §2.3) that can appear in a filter. */
 export type AttributeType = 'string' | 'boolean' | 'dateTime' | 'integer' | 'decimal' | 'reference' | 'binary';
@@ -36,6 +37,17 @@ export interface SimpleAttribute {
   readonly key?: string;
 }
 
+/**
+ * A string attribute the server derives instead of storing (`schemas`, `meta.resourceType`): each value a resource
+ * can hold, with the stored condition under which it holds it. Its values compare case-insensitively; it cannot be
+ * sorted on.
+ */
+export interface DerivedAttribute {
+  readonly kind: 'derived';
+  readonly name: string;
+  readonly values: ReadonlyArray<{ readonly value: string; readonly when: Query }>;
+}
+
 /** A complex attribute (RFC 7643 §2.3.8): singular (`name`, `manager`, `meta`) or multi-valued (`emails`, ...). */
 export interface ComplexAttribute {
   readonly kind: 'complex';
@@ -44,7 +56,7 @@ export interface ComplexAttribute {
   readonly stored: string;
   readonly multiValued: boolean;
   /** Sub-attributes by lower-cased name; their `stored` is relative to the complex value. */
-  readonly sub: ReadonlyMap<string, SimpleAttribute>;
+  readonly sub: ReadonlyMap<string, SimpleAttribute | DerivedAttribute>;
 }
 
 /** An attribute that exists in the schema but cannot be filtered or sorted on here; `reason` is shown to the client. */
@@ -54,14 +66,14 @@ export interface UnsupportedAttribute {
   readonly reason: string;
 }
 
-export type AttributeEntry = SimpleAttribute | ComplexAttribute | UnsupportedAttribute;
+export type AttributeEntry = SimpleAttribute | ComplexAttribute | DerivedAttribute | UnsupportedAttribute;
 
 /** The result of resolving an attribute path such as `emails.value` or `urn:...:enterprise:2.0:User:manager.value`. */
 export interface ResolvedAttribute {
   /** The top-level attribute (`emails`, `userName`, `manager`). */
   readonly attribute: AttributeEntry;
   /** The sub-attribute when the path names one (`value` of `emails.value`). */
-  readonly sub?: SimpleAttribute;
+  readonly sub?: SimpleAttribute | DerivedAttribute;
 }
 
 type Spec = [name: string, type: AttributeType, caseExact?: boolean, key?: string];
@@ -90,13 +102,35 @@ const PLURAL: Spec[] = [
   ['primary', 'boolean'],
 ];
 
-/** `meta.created` / `meta.lastModified` are stored as top-level Date fields (RFC 7643 §3.1). */
-const META = complex('meta', '', false, [
-  ['created', 'dateTime'],
-  ['lastModified', 'dateTime'],
+/** What every stored resource matches. */
+export const EVERY_RESOURCE: Query = { _id: { $exists: true } };
+
+function derived(name: string, values: Array<[value: string, when: Query]>): DerivedAttribute {
+  return { kind: 'derived', name, values: values.map(([value, when]) => ({ value, when })) };
+}
+
+/**
+ * `meta.created` / `meta.lastModified` are stored as top-level Date fields (RFC 7643 §3.1); `meta.resourceType` is
+ * the type itself (a search at the root, RFC 7644 §3.4.3, may filter on it).
+ */
+function meta(resourceType: ResourceTypeName): ComplexAttribute {
+  const attribute = complex('meta', '', false, [
+    ['created', 'dateTime'],
+    ['lastModified', 'dateTime'],
+  ]);
+  const sub = new Map(attribute.sub).set('resourcetype', derived('meta.resourceType', [[resourceType, EVERY_RESOURCE]]));
+  return { ...attribute, sub };
+}
+
+/** The schemas a resource's representation lists (render.ts): the enterprise extension's when it has that data. */
+const USER_SCHEMAS = derived('schemas', [
+  [CORE_USER, EVERY_RESOURCE],
+  [ENTERPRISE_USER, { enterprise: { $exists: true, $ne: null } }],
+  [LIFECYCLE_USER, EVERY_RESOURCE],
 ]);
 
 const CORE_USER_ATTRIBUTES = table([
+  USER_SCHEMAS,
   // RFC 7643 §3.1: `id` and `externalId` are caseExact.
   simple('id', '_id', 'string', true),
   simple('externalId', 'scim.externalId', 'string', true),
@@ -138,7 +172,7 @@ const CORE_USER_ATTRIBUTES = table([
   complex('roles', 'scim.roles', true, PLURAL),
   // RFC 7643 §4.1.2: x509Certificates.value is binary and caseExact.
   complex('x509Certificates', 'scim.x509Certificates', true, [['value', 'binary', true], ...PLURAL.slice(1)]),
-  META,
+  meta('User'),
   {
     kind: 'unsupported',
     name: 'groups',
@@ -161,10 +195,11 @@ const ENTERPRISE_USER_ATTRIBUTES = table([
 ]);
 
 const CORE_GROUP_ATTRIBUTES = table([
+  derived('schemas', [[CORE_GROUP, EVERY_RESOURCE]]),
   simple('id', '_id', 'string', true),
   simple('externalId', 'externalId', 'string', true),
   simple('displayName', 'displayName', 'string', false, 'displayNameKey'),
-  META,
+  meta('Group'),
   {
     kind: 'unsupported',
     name: 'members',
@@ -214,7 +249,7 @@ export function resolveAttribute(resourceType: ResourceTypeName, path: string): 
 }
 
 /** Resolves a bare sub-attribute name inside a value filter (`emails[type eq "work"]` → `type`). */
-export function resolveSubAttribute(parent: ComplexAttribute, name: string): SimpleAttribute | undefined {
+export function resolveSubAttribute(parent: ComplexAttribute, name: string): SimpleAttribute | DerivedAttribute | undefined {
   return parent.sub.get(name.toLowerCase());
 }
 

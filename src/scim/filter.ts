@@ -20,8 +20,8 @@
 import type { Query } from '../store/port';
 import { caseKey } from '../services/users';
 import { badRequest } from './errors';
-import type { AttributeType, ComplexAttribute, ResourceTypeName, SimpleAttribute } from './attributes';
-import { joinStored, resolveAttribute, resolveSubAttribute } from './attributes';
+import type { AttributeType, ComplexAttribute, DerivedAttribute, ResourceTypeName, SimpleAttribute } from './attributes';
+import { EVERY_RESOURCE, joinStored, resolveAttribute, resolveSubAttribute } from './attributes';
 
 /** Comparison operators of RFC 7644 §3.4.2.2, table 3. */
 export type CompareOp = 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'gt' | 'ge' | 'lt' | 'le';
@@ -306,7 +306,7 @@ function translateValuePath(node: Extract<FilterNode, { t: 'valuePath' }>, scope
   // matches, but lets the store start from the index instead of testing every user (IdPs match users this way).
   const then = node.then;
   const sub = then && then.op === 'eq' && !isNull(then.value) ? resolveSubAttribute(parent, then.sub) : undefined;
-  return sub?.key && then ? { ...condition(sub, sub.key, sub.key, 'eq', then.value), ...match } : match;
+  return sub?.kind === 'simple' && sub.key && then ? { ...condition(sub, sub.key, sub.key, 'eq', then.value), ...match } : match;
 }
 
 function unknownAttribute(path: string) {
@@ -318,6 +318,7 @@ function translateComparison(path: string, op: CompareOp | 'pr', value: Literal 
     // Inside `emails[...]` names are sub-attributes of `emails` (RFC 7644 §3.4.2.2 valFilter).
     const sub = resolveSubAttribute(scope.parent, path);
     if (!sub) throw invalid(`unknown attribute ${show(path)} in the value filter of ${show(scope.parent.name)}`);
+    if (sub.kind === 'derived') return derivedCondition(sub, op, value);
     // Relative to the element when multi-valued (inside `$elemMatch`); no lower-cased copy applies to one element.
     const stored = scope.parent.multiValued ? sub.stored : joinStored(scope.parent, sub);
     return condition(sub, stored, undefined, op, value);
@@ -327,12 +328,13 @@ function translateComparison(path: string, op: CompareOp | 'pr', value: Literal 
   const { attribute, sub } = resolved;
   if (attribute.kind === 'unsupported') throw invalid(attribute.reason);
   if (attribute.kind === 'simple') return condition(attribute, attribute.stored, attribute.key, op, value);
+  if (attribute.kind === 'derived') return derivedCondition(attribute, op, value);
   if (!sub) {
     // RFC 7644 §3.4.2.2: a multi-valued attribute compared as a whole compares its values (`emails co "example.com"`).
     if (op !== 'pr' && attribute.multiValued && attribute.sub.has('value')) return translateComparison(`${path}.value`, op, value, scope);
     // For other complex attributes a sub-attribute must be named, except for presence.
     if (op !== 'pr') {
-      throw invalid(`attribute ${show(attribute.name)} is complex: name a sub-attribute (e.g. ${attribute.name}.${[...attribute.sub.values()][0].stored})`);
+      throw invalid(`attribute ${show(attribute.name)} is complex: name a sub-attribute (e.g. ${[...attribute.sub.values()][0].name})`);
     }
     // `meta` has no stored object (its parts are top-level fields) and every resource has it.
     if (attribute.stored === '') return { _id: { $exists: true } };
@@ -340,6 +342,7 @@ function translateComparison(path: string, op: CompareOp | 'pr', value: Literal 
       ? { [`${attribute.stored}.0`]: { $exists: true } }
       : { [attribute.stored]: { $exists: true, $ne: null } };
   }
+  if (sub.kind === 'derived') return derivedCondition(sub, op, value);
   if (!attribute.multiValued) return condition(sub, joinStored(attribute, sub), undefined, op, value);
   if (sub.key && op !== 'pr' && op !== 'ne' && !isNull(value)) {
     // `emails.value eq "x"` outside brackets: any element; the lower-cased copy holds one entry per element. Not for
@@ -349,6 +352,51 @@ function translateComparison(path: string, op: CompareOp | 'pr', value: Literal 
   // `emails.type eq "work"`: some element matches. Each such condition is its own `$elemMatch`, so
   // `emails.type eq "work" and emails.value co "x"` stays two independent conditions.
   return { [attribute.stored]: { $elemMatch: condition(sub, sub.stored, undefined, op, value) } };
+}
+
+/** What no stored resource matches: a derived value no resource holds. */
+export const NO_RESOURCE: Query = { _id: { $exists: false } };
+
+/**
+ * The condition for a derived attribute (`schemas`, `meta.resourceType`): the stored conditions of the values that
+ * satisfy the comparison, compared as case-insensitive strings (folded like the stored copies, `caseKey`). As for
+ * stored multi-valued attributes, `ne` means "some value differs"; `eq null` matches nothing (every resource has a
+ * value), `ne null` everything.
+ */
+function derivedCondition(attr: DerivedAttribute, op: CompareOp | 'pr', value: Literal | undefined): Query {
+  if (op !== 'pr' && isNull(value)) {
+    if (op === 'eq' || op === 'ne') return op === 'eq' ? NO_RESOURCE : EVERY_RESOURCE;
+    throw invalid(`operator '${op}' cannot compare ${show(attr.name)} with null`);
+  }
+  const wanted = op === 'pr' ? '' : caseKey((value as Literal).text);
+  const holding = attr.values.filter((held) => op === 'pr' || compares(caseKey(held.value), op, wanted));
+  if (holding.some(({ when }) => when === EVERY_RESOURCE)) return EVERY_RESOURCE;
+  if (holding.length === 0) return NO_RESOURCE;
+  return holding.length === 1 ? holding[0].when : { $or: holding.map(({ when }) => when) };
+}
+
+/** RFC 7644 §3.4.2.2's string comparisons (lexicographic for the order operators) of a value held and one wanted. */
+function compares(held: string, op: CompareOp, wanted: string): boolean {
+  switch (op) {
+    case 'eq':
+      return held === wanted;
+    case 'ne':
+      return held !== wanted;
+    case 'co':
+      return held.includes(wanted);
+    case 'sw':
+      return held.startsWith(wanted);
+    case 'ew':
+      return held.endsWith(wanted);
+    case 'gt':
+      return held > wanted;
+    case 'ge':
+      return held >= wanted;
+    case 'lt':
+      return held < wanted;
+    case 'le':
+      return held <= wanted;
+  }
 }
 
 const ORDER_OPS: Record<string, string> = { gt: '$gt', ge: '$gte', lt: '$lt', le: '$lte' };

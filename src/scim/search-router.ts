@@ -19,7 +19,7 @@ import * as users from '../services/users';
 import * as groups from '../services/groups';
 import type { RequestContext } from '../services/context';
 import { badRequest } from './errors';
-import { parseFilter, translateFilter, type FilterNode } from './filter';
+import { NO_RESOURCE, parseFilter, translateFilter, type FilterNode } from './filter';
 import { mayBeMissing, translateSort } from './sort';
 import { resolveAttribute, type ResourceTypeName } from './attributes';
 import { guardFilter, guardSortBy } from './guards';
@@ -65,11 +65,14 @@ function queriesOf(ctx: RequestContext, filter: string | undefined): Record<Reso
   const unknownToAll = paths.find((path) => TYPES.every((type) => resolveAttribute(type, path) === undefined));
   if (unknownToAll !== undefined) throw badRequest('invalidFilter', `unknown or unfilterable attribute ${show(unknownToAll)}`);
   // Everything else (operator/type mismatches, unsupported attributes, bad value filters) is reported by the
-  // translation of each type that has all the attributes, exactly as on /Users and /Groups.
-  return {
-    User: known('User') ? andQuery(translateFilter('User', filter), scopes.User) : null,
-    Group: known('Group') ? andQuery(translateFilter('Group', filter), scopes.Group) : null,
+  // translation of each type that has all the attributes, exactly as on /Users and /Groups. A type the filter rules
+  // out by itself (`meta.resourceType eq "User"` for Groups) is not read at all.
+  const queryOf = (type: ResourceTypeName) => {
+    if (!known(type)) return null;
+    const query = translateFilter(type, filter);
+    return query === NO_RESOURCE ? null : andQuery(query, scopes[type]);
   };
+  return { User: queryOf('User'), Group: queryOf('Group') };
 }
 
 /** Each type's sort: its default stable order when it lacks `sortBy`; 400 `invalidValue` when both lack it. */

@@ -39,6 +39,9 @@ export function translateSort(resourceType: ResourceTypeName, sortBy?: string, s
   if (!resolved) throw badRequest('invalidValue', `sortBy ${shown} is not an attribute this server can sort on`);
   const { attribute, sub } = resolved;
   if (attribute.kind === 'unsupported') throw badRequest('invalidValue', `sortBy ${shown}: ${attribute.reason}`);
+  if (attribute.kind === 'derived' || sub?.kind === 'derived') {
+    throw badRequest('invalidValue', `sortBy ${shown}: the server derives it, and cannot sort on it`);
+  }
   let stored: string;
   if (attribute.kind === 'simple') {
     stored = attribute.key ?? attribute.stored;

@@ -71,6 +71,16 @@ describe('SCIM root /.search', () => {
     expect(mixed.body.Resources[0].userName).toBe('user1@example.com');
   });
 
+  test('meta.resourceType and schemas restrict a search to a type (RFC 7644 §3.4.2.2, §3.4.3)', async () => {
+    const found = async (filter: string) => kinds((await t.scim.post('/.search', search({ filter })).expect(200)).body.Resources);
+    expect(await found('meta.resourceType eq "User"')).toEqual(['User', 'User', 'User', 'User', 'User']);
+    expect(await found('meta.resourceType eq Group')).toEqual(['Group', 'Group', 'Group']);
+    expect(await found('meta.resourceType ne "user" and displayName sw "eng"')).toEqual(['Group']);
+    expect(await found('(meta.resourceType eq "User" and displayName eq "Engineering") or meta.resourceType eq "Group"')).toEqual(['User', 'Group', 'Group', 'Group']);
+    expect(await found(`schemas eq "${GROUP}"`)).toEqual(['Group', 'Group', 'Group']);
+    expect(await found('meta.resourceType eq "Schema"')).toEqual([]);
+  });
+
   test('an attribute neither type has is 400 invalidFilter; a malformed filter too', async () => {
     for (const filter of ['favouriteColour eq "red"', 'displayName eq', 'userName eq "a" and shoeSize gt 3']) {
       const res = await t.scim.post('/.search', search({ filter }));

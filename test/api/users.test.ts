@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { makeTestApp, patchBody, userBody, SCIM_CONTENT_TYPE, SCIM_TOKEN, type TestApp } from '../helpers/app';
 
+const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 const LIFECYCLE = 'urn:ietf:params:scim:schemas:extension:lifecycle:2.0:User';
 
@@ -36,6 +37,38 @@ describe('SCIM /Users', () => {
       expect(res.headers.location).toBe(`${expected}://scim.example.org/scim/v2/Users/${res.body.id}`);
       expect(res.body.meta.location).toBe(res.headers.location);
     }
+  });
+
+  test('schemas and meta.resourceType filter as the representation reads: the enterprise URN only where it is listed', async () => {
+    const withEnterprise = (await t.scim.post('/Users', userBody('ent@example.com', { schemas: [CORE_USER, ENTERPRISE], [ENTERPRISE]: { department: 'R&D' } })).expect(201)).body;
+    const plain = (await t.scim.post('/Users', userBody('plain@example.com')).expect(201)).body;
+    expect(withEnterprise.schemas).toContain(ENTERPRISE);
+    expect(plain.schemas).not.toContain(ENTERPRISE);
+    const found = async (filter: string) =>
+      (await t.scim.get(`/Users?filter=${encodeURIComponent(filter)}`).expect(200)).body.Resources.map((r: { id: string }) => r.id).sort();
+    const both = [withEnterprise.id, plain.id].sort();
+    // RFC 7644 §3.4.2.2's own example.
+    expect(await found(`schemas eq "${ENTERPRISE}"`)).toEqual([withEnterprise.id]);
+    expect(await found(`schemas eq "${ENTERPRISE.toUpperCase()}"`)).toEqual([withEnterprise.id]);
+    expect(await found(`not (schemas eq "${ENTERPRISE}")`)).toEqual([plain.id]);
+    expect(await found(`schemas eq "${CORE_USER}" and schemas eq "${LIFECYCLE}"`)).toEqual(both);
+    expect(await found('schemas co "enterprise" or userName eq "plain@example.com"')).toEqual(both);
+    expect(await found('schemas ew ":Group"')).toEqual([]);
+    expect(await found('schemas pr')).toEqual(both);
+    expect(await found('schemas eq null')).toEqual([]);
+    expect(await found('meta.resourceType eq "User"')).toEqual(both);
+    expect(await found('meta[resourceType eq "user"]')).toEqual(both);
+    expect(await found('meta.resourceType eq "Group"')).toEqual([]);
+    // A PATCH that removes the extension's data removes the URN from the representation and from the matches.
+    const removed = await t.scim.patch(`/Users/${withEnterprise.id}`, patchBody({ op: 'remove', path: `${ENTERPRISE}:department` })).expect(200);
+    expect(removed.body.schemas).not.toContain(ENTERPRISE);
+    expect(await found(`schemas eq "${ENTERPRISE}"`)).toEqual([]);
+    for (const sortBy of ['schemas', 'meta.resourceType']) {
+      const res = await t.scim.get(`/Users?sortBy=${sortBy}`).expect(400);
+      expect(res.body).toMatchObject({ status: '400', scimType: 'invalidValue' });
+    }
+    const res = await t.scim.get(`/Users?filter=${encodeURIComponent('schemas gt null')}`).expect(400);
+    expect(res.body).toMatchObject({ scimType: 'invalidFilter' });
   });
 
   test('a second POST with the same userName in any case is 409 uniqueness', async () => {
