@@ -85,6 +85,34 @@ if (!baseUri) {
       await b.close();
     });
 
+    test('the unique group-name index of earlier versions is dropped at open, so two connections can both have "Sales"', async () => {
+      const olderUri = withDatabase(baseUri, `${dbName}_old`);
+      const setup = await mongoose.createConnection(olderUri, { serverSelectionTimeoutMS: 5000 }).asPromise();
+      const groupsIndexes = () => setup.db!.collection('groups').indexes();
+      try {
+        await setup.db!.collection('groups').createIndex({ orgId: 1, displayNameKey: 1 }, { unique: true });
+        const store = await openMongoStore(olderUri);
+        try {
+          expect((await groupsIndexes()).map((index) => index.name)).not.toContain('orgId_1_displayNameKey_1');
+          const group = (id: string, connectionId: string) => ({
+            _id: id, orgId: 'o1', connectionId, version: 1, created: new Date(0), lastModified: new Date(0), displayName: 'Sales', displayNameKey: 'sales',
+          });
+          await store.groups.insertOne(group('g1', 'c1'));
+          await store.groups.insertOne(group('g2', 'c2'));
+          expect(await store.groups.count({ orgId: 'o1', displayNameKey: 'sales' })).toBe(2);
+        } finally {
+          await store.close();
+        }
+        // An index of that key a DBA made without `unique` refuses nothing: it stays.
+        await setup.db!.collection('groups').createIndex({ orgId: 1, displayNameKey: 1 });
+        await (await openMongoStore(olderUri)).close();
+        expect((await groupsIndexes()).map((index) => index.name)).toContain('orgId_1_displayNameKey_1');
+      } finally {
+        await setup.dropDatabase();
+        await setup.close();
+      }
+    });
+
     test('an unreachable server fails fast with StoreUnavailableError', async () => {
       const started = Date.now();
       // Port 1 on loopback: nothing listens there, the connection is refused at once.

@@ -18,6 +18,7 @@
  *   paths under `scim`/`enterprise` are Mixed and not cast at all. A value that cannot be cast (a RegExp on a Number
  *   path) raises mongoose's `CastError`, which is rethrown as the programming error it is.
  */
+import { isDeepStrictEqual } from 'node:util';
 import mongoose from 'mongoose';
 import type { Connection, Model, QueryFilter, UpdateQuery } from 'mongoose';
 import type { Collection, DeepReadonly, FindOptions, Query, Store, Update } from '../port';
@@ -133,13 +134,38 @@ class MongoCollection<T extends { _id: string }> implements Collection<T> {
 }
 
 /**
+ * Indexes earlier versions of the server built and that now refuse valid writes, by collection: group names were
+ * unique per organization before groups belonged to a directory connection (now per connection), so two connections
+ * could not both have a group "Sales". Named with their key, as mongoose names them; dropped only when that name
+ * still has exactly that key and is unique, so an index a DBA created under another definition stays.
+ */
+const OBSOLETE_INDEXES: Partial<Record<CollectionName, Array<{ name: string; key: Record<string, 1 | -1> }>>> = {
+  groups: [{ name: 'orgId_1_displayNameKey_1', key: { orgId: 1, displayNameKey: 1 } }],
+};
+
+async function dropObsoleteIndexes(name: CollectionName, model: Model<unknown>): Promise<void> {
+  const obsolete = OBSOLETE_INDEXES[name] ?? [];
+  if (obsolete.length === 0) return;
+  const existing = await model.collection.indexes().catch((error: { codeName?: string }) => {
+    if (error.codeName === 'NamespaceNotFound') return [];
+    throw error;
+  });
+  for (const { name: indexName, key } of obsolete) {
+    const found = existing.find((index) => index.name === indexName);
+    if (found?.unique && isDeepStrictEqual({ ...found.key }, key)) await model.collection.dropIndex(indexName);
+  }
+}
+
+/**
  * Builds every index of `INDEXES` (declared on the schemas) on the server. `createIndexes`, not `syncIndexes`: it only
- * ever adds, so an index a DBA created by hand is not dropped at start-up. A changed definition under the same name
- * fails (IndexOptionsConflict / IndexKeySpecsConflict) and stops the start instead of being silently replaced.
+ * ever adds, so an index a DBA created by hand is not dropped at start-up (only `OBSOLETE_INDEXES`, ours, are). A
+ * changed definition under the same name fails (IndexOptionsConflict / IndexKeySpecsConflict) and stops the start
+ * instead of being silently replaced.
  */
 async function ensureIndexes(models: MongoModels): Promise<void> {
   for (const [name, model] of Object.entries(models) as Array<[CollectionName, Model<unknown>]>) {
     try {
+      await dropObsoleteIndexes(name, model);
       await model.createIndexes();
     } catch (error) {
       throw toStoreError(name, error);
