@@ -14,6 +14,7 @@ import type { Collection, DeepReadonly, FindOptions, Query, Store, Update } from
 import { DuplicateKeyError } from '../port';
 import { DatastoreReader, type Change, type ReadOptions } from './read';
 import { patchIndexTrees } from './index-buckets';
+import { patchIdLookups } from './id-lookups';
 import { installBulkIndexBuild } from './bulk-index';
 import { installFastLines } from './lines';
 import { keepDataFileOpen, loadDataFile, type DataFile } from './append';
@@ -276,6 +277,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
       if (!declared.has(indexName)) await db.removeIndexAsync(indexName);
     }
     patchIndexTrees(db as Datastore<unknown>);
+    patchIdLookups(db as Datastore<unknown>);
     const collection = new EmbeddedCollection<T>(name, db, keepDataFileOpen(db as Datastore<unknown>, linesInFile));
     // A file that has doubled is rewritten now, before the server listens, rather than by the first check while it
     // serves (a rewrite blocks the event loop: seconds at 1M users).
