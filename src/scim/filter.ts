@@ -365,7 +365,8 @@ export const NO_RESOURCE: Query = { _id: { $exists: false } };
  */
 function derivedCondition(attr: DerivedAttribute, op: CompareOp | 'pr', value: Literal | undefined): Query {
   if (op !== 'pr' && isNull(value)) {
-    if (op === 'eq' || op === 'ne') return op === 'eq' ? NO_RESOURCE : EVERY_RESOURCE;
+    if (op === 'eq') return NO_RESOURCE;
+    if (op === 'ne') return EVERY_RESOURCE;
     throw invalid(`operator '${op}' cannot compare ${show(attr.name)} with null`);
   }
   const wanted = op === 'pr' ? '' : caseKey((value as Literal).text);

@@ -56,6 +56,7 @@ describe('SCIM /Users', () => {
     expect(await found('schemas ew ":Group"')).toEqual([]);
     expect(await found('schemas pr')).toEqual(both);
     expect(await found('schemas eq null')).toEqual([]);
+    expect(await found('schemas ne null')).toEqual(both);
     expect(await found('meta.resourceType eq "User"')).toEqual(both);
     expect(await found('meta[resourceType eq "user"]')).toEqual(both);
     expect(await found('meta.resourceType eq "Group"')).toEqual([]);
