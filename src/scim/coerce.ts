@@ -23,13 +23,15 @@ export function coerceResource(definition: object, data: unknown, direction: Dir
   }
   const body = data as Json;
   const target: Json = {};
+  const keys = Object.keys(body);
+  const given = (id: string) => body[id] !== undefined || keys.some((k) => body[k] !== undefined && k.startsWith(`${id}:`));
   const schemas = [
     ...new Set([
       def.id,
       ...def.attributes
         .filter(isDefinition)
         .map((s) => s.id)
-        .filter((id) => body[id] !== undefined || Object.entries(body).some(([k, v]) => v !== undefined && k.startsWith(`${id}:`))),
+        .filter(given),
       ...(Array.isArray(body.schemas) ? (body.schemas as unknown[]) : []),
     ]),
   ];
@@ -41,27 +43,22 @@ export function coerceResource(definition: object, data: unknown, direction: Dir
 
   for (const attribute of def.attributes) {
     if (isAttribute(attribute)) {
-      const value = coerceAttribute(attribute, source[attribute.name.toLowerCase()], direction);
+      const value = coerceAttribute(attribute, source[facts(attribute).lowerName], direction);
       if (value !== undefined) target[attribute.name] = value;
     } else if (isDefinition(attribute)) {
       const { id: name, required } = attribute;
       const prefix = `${name.toLowerCase()}:`;
       // Values given as "urn:…:User:attribute" (and "urn:…:User:complex.sub") join the extension's object.
-      const namespaced = Object.keys(source)
-        .filter((k) => k.startsWith(prefix))
-        .map((k) => [k.replace(prefix, ''), source[k]] as const)
-        .reduce<Json>((res, [path, value]) => {
-          const parts = path.toLowerCase().split('.');
-          const leaf = { [parts.pop()!]: value };
-          let parent = res;
-          while (parts.length > 0) {
-            const part = parts.shift()!;
-            parent = (parent[part] = parent[part] ?? {}) as Json;
-          }
-          Object.assign(parent, leaf);
-          return res;
-        }, {});
-      const mixed = [(source[name.toLowerCase()] ?? {}) as Json, namespaced].reduce(merge, {});
+      const namespaced: Json = {};
+      for (const k of Object.keys(source)) {
+        if (!k.startsWith(prefix)) continue;
+        const parts = k.replace(prefix, '').toLowerCase().split('.');
+        const leaf = { [parts.pop()!]: source[k] };
+        let parent = namespaced;
+        for (const part of parts) parent = (parent[part] = parent[part] ?? {}) as Json;
+        Object.assign(parent, leaf);
+      }
+      const mixed = merge(merge({}, (source[name.toLowerCase()] ?? {}) as Json), namespaced);
       if (required && !Object.keys(mixed).length) {
         throw new TypeError(`Missing values for required schema extension '${name}'`);
       } else if (required || Object.keys(mixed).length) {
@@ -99,8 +96,37 @@ function merge(into: Json, from: Json): Json {
   return t;
 }
 
+/** What coercion reads of an attribute on every value, read once (see `subAttributesOf` for why that is safe). */
+interface AttributeFacts {
+  lowerName: string;
+  required: boolean;
+  direction: string | undefined;
+}
+
+const factsOf = new WeakMap<ScimmyAttribute, AttributeFacts>();
+
+function facts(attribute: ScimmyAttribute): AttributeFacts {
+  let known = factsOf.get(attribute);
+  if (!known) {
+    known = { lowerName: attribute.name.toLowerCase(), required: attribute.config.required === true, direction: attribute.config.direction };
+    factsOf.set(attribute, known);
+  }
+  return known;
+}
+
+/**
+ * Whether scimmy refuses a missing value of `attribute` in `direction` (its "Required attribute … is missing");
+ * otherwise a missing value coerces to nothing. Most of a schema's attributes are missing from any one body, and
+ * scimmy's checks read its configuration through a proxy, a trap per read.
+ */
+function refusesMissing(attribute: ScimmyAttribute, direction: Direction): boolean {
+  const { required, direction: own } = facts(attribute);
+  return required && (direction === 'both' || direction === own || own === 'both') && (direction !== 'both' || own === direction);
+}
+
 /** `attribute.coerce(source, direction, isComplexMultiValue)`; simple types are scimmy's own. */
 function coerceAttribute(attribute: ScimmyAttribute, source: unknown, direction: Direction, isComplexMultiValue = false): unknown {
+  if (source === undefined && !refusesMissing(attribute, direction)) return undefined;
   if (attribute.type !== 'complex') return attribute.coerce(source, direction, isComplexMultiValue);
   const config = attribute.config;
   const own = config.direction;
