@@ -18,6 +18,7 @@
  * ever becomes query *values* (strings, numbers, booleans, Dates, escaped RegExps), never query keys.
  */
 import type { Query } from '../store/port';
+import { TextPattern, type TextOp } from '../store/text-pattern';
 import { caseKey } from '../services/users';
 import { badRequest } from './errors';
 import type { AttributeType, ComplexAttribute, DerivedAttribute, ResourceTypeName, SimpleAttribute } from './attributes';
@@ -452,24 +453,14 @@ function stringCondition(attr: SimpleAttribute, stored: string, key: string | un
     const lower = caseKey(text);
     if (op === 'eq') return { [key]: lower };
     if (isOrderOp(op)) return { [key]: { [ORDER_OPS[op]]: lower } };
-    return { [key]: pattern(op, lower, false) };
+    return { [key]: new TextPattern(op, lower, false) };
   }
   if (op === 'eq' && attr.caseExact) return { [stored]: text };
   if (isOrderOp(op)) {
     // RFC 7644 §3.4.2.2: lexicographic order for strings. Without a lower-cased copy this compares stored case.
     return { [stored]: { [ORDER_OPS[op]]: text } };
   }
-  return { [stored]: pattern(op as 'eq' | 'co' | 'sw' | 'ew', text, !attr.caseExact) };
-}
-
-/**
- * An anchored, escaped regular expression. The end anchor is `(?![\s\S])` rather than `$`: MongoDB's PCRE `$` also
- * matches before a final newline, so `^x$` would match "x\n"; the lookahead means "end of text" in both engines.
- */
-function pattern(op: 'eq' | 'co' | 'sw' | 'ew', text: string, ignoreCase: boolean): RegExp {
-  const escaped = text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const source = op === 'eq' ? `^${escaped}(?![\\s\\S])` : op === 'sw' ? `^${escaped}` : op === 'ew' ? `${escaped}(?![\\s\\S])` : escaped;
-  return new RegExp(source, ignoreCase ? 'i' : '');
+  return { [stored]: new TextPattern(op as TextOp, text, !attr.caseExact) };
 }
 
 /** Present = assigned, not null and not the empty string (RFC 7644 §3.4.2.2 `pr`, RFC 7643 §2.5). */

@@ -5,6 +5,7 @@
  */
 import type { Query, Store } from '../store/port';
 import { findPage } from '../store/page';
+import { TextPattern } from '../store/text-pattern';
 import type { OrganizationDoc, UserDoc } from '../store/documents';
 import { DomainError } from '../domain/errors';
 import {
@@ -53,7 +54,7 @@ export function accountQuery(orgId: string, filter: AccountFilter): Query {
     query.$or = [{ 'lifecycle.lastActive': { $lt: filter.lastActiveBefore } }, { 'lifecycle.lastActive': { $exists: false } }];
   }
   if (filter.userNamePrefix) {
-    query.userNameKey = new RegExp(`^${filter.userNamePrefix.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
+    query.userNameKey = new TextPattern('sw', filter.userNamePrefix.toLowerCase(), false);
   }
   return query;
 }

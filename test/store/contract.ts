@@ -6,6 +6,7 @@
 import type { GroupDoc, MembershipDoc, OrganizationDoc, UserDoc } from '../../src/store/documents';
 import type { Store } from '../../src/store/port';
 import { DuplicateKeyError } from '../../src/store/port';
+import { TextPattern } from '../../src/store/text-pattern';
 
 const T0 = new Date('2024-01-01T00:00:00.000Z');
 const day = (n: number) => new Date(T0.getTime() + n * 86_400_000);
@@ -186,6 +187,17 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(ci.map((u) => u._id)).toEqual(['u1']);
         const viaOperator = await store.users.find({ 'scim.title': { $regex: /^e/i } }, { sort: { _id: 1 } });
         expect(viaOperator.map((u) => u._id)).toEqual(['u2', 'u3']);
+      });
+
+      test('text patterns (the RegExps filters build) match as their expressions', async () => {
+        const ids = async (query: Record<string, unknown>) => (await store.users.find(query, { sort: { _id: 1 } })).map((u) => u._id);
+        expect(await ids({ 'scim.name.givenName': new TextPattern('sw', 'ALI', true) })).toEqual(['u1']);
+        expect(await ids({ 'scim.title': new TextPattern('eq', 'eng', true) })).toEqual(await ids({ 'scim.title': /^eng(?![\s\S])/i }));
+        expect(await ids({ 'scim.title': new TextPattern('co', 'N', true) })).toEqual(['u2', 'u3']);
+        expect(await ids({ 'scim.title': new TextPattern('co', 'N', false) })).toEqual([]);
+        expect(await ids({ orgId: 'org1', 'scim.title': { $not: new TextPattern('sw', 'E', true) } })).toEqual(
+          await ids({ orgId: 'org1', 'scim.title': { $not: /^E/i } }),
+        );
       });
 
       test('$nor negates a disjunction, also combined with other conditions', async () => {
