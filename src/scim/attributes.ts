@@ -12,6 +12,7 @@
  * Types and `caseExact` follow the schema definitions of RFC 7643 §4.1, §4.2 (groups) and §4.3 (enterprise).
  */
 import type { Query } from '../store/port';
+import { EVERY_RESOURCE } from '../store/query';
 import { CORE_GROUP, CORE_USER, ENTERPRISE_USER, LIFECYCLE_USER } from './schema';
 
 /** SCIM attribute data types (RFC 7643 §2.3) that can appear in a filter. */
@@ -101,9 +102,6 @@ const PLURAL: Spec[] = [
   ['type', 'string'],
   ['primary', 'boolean'],
 ];
-
-/** What every stored resource matches. */
-export const EVERY_RESOURCE: Query = { _id: { $exists: true } };
 
 function derived(name: string, values: Array<[value: string, when: Query]>): DerivedAttribute {
   return { kind: 'derived', name, values: values.map(([value, when]) => ({ value, when })) };

@@ -18,11 +18,12 @@
  * ever becomes query *values* (strings, numbers, booleans, Dates, escaped RegExps), never query keys.
  */
 import type { Query } from '../store/port';
+import { EVERY_RESOURCE, NO_RESOURCE } from '../store/query';
 import { TextPattern, type TextOp } from '../store/text-pattern';
 import { caseKey } from '../services/users';
 import { badRequest } from './errors';
 import type { AttributeType, ComplexAttribute, DerivedAttribute, ResourceTypeName, SimpleAttribute } from './attributes';
-import { EVERY_RESOURCE, joinStored, resolveAttribute, resolveSubAttribute } from './attributes';
+import { joinStored, resolveAttribute, resolveSubAttribute } from './attributes';
 
 /** Comparison operators of RFC 7644 §3.4.2.2, table 3. */
 export type CompareOp = 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'gt' | 'ge' | 'lt' | 'le';
@@ -338,7 +339,7 @@ function translateComparison(path: string, op: CompareOp | 'pr', value: Literal 
       throw invalid(`attribute ${show(attribute.name)} is complex: name a sub-attribute (e.g. ${[...attribute.sub.values()][0].name})`);
     }
     // `meta` has no stored object (its parts are top-level fields) and every resource has it.
-    if (attribute.stored === '') return { _id: { $exists: true } };
+    if (attribute.stored === '') return EVERY_RESOURCE;
     return attribute.multiValued
       ? { [`${attribute.stored}.0`]: { $exists: true } }
       : { [attribute.stored]: { $exists: true, $ne: null } };
@@ -354,9 +355,6 @@ function translateComparison(path: string, op: CompareOp | 'pr', value: Literal 
   // `emails.type eq "work" and emails.value co "x"` stays two independent conditions.
   return { [attribute.stored]: { $elemMatch: condition(sub, sub.stored, undefined, op, value) } };
 }
-
-/** What no stored resource matches: a derived value no resource holds. */
-export const NO_RESOURCE: Query = { _id: { $exists: false } };
 
 /**
  * The condition for a derived attribute (`schemas`, `meta.resourceType`): the stored conditions of the values that

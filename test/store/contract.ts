@@ -7,6 +7,7 @@ import type { GroupDoc, MembershipDoc, OrganizationDoc, UserDoc } from '../../sr
 import type { Store } from '../../src/store/port';
 import { DuplicateKeyError } from '../../src/store/port';
 import { TextPattern } from '../../src/store/text-pattern';
+import { EVERY_RESOURCE, NO_RESOURCE } from '../../src/store/query';
 
 const T0 = new Date('2024-01-01T00:00:00.000Z');
 const day = (n: number) => new Date(T0.getTime() + n * 86_400_000);
@@ -187,6 +188,16 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(ci.map((u) => u._id)).toEqual(['u1']);
         const viaOperator = await store.users.find({ 'scim.title': { $regex: /^e/i } }, { sort: { _id: 1 } });
         expect(viaOperator.map((u) => u._id)).toEqual(['u2', 'u3']);
+      });
+
+      test('the shared queries for every and no document match so, and running them leaves them as they were', async () => {
+        const all = await store.users.count({});
+        expect(await store.users.count(EVERY_RESOURCE)).toBe(all);
+        expect(await store.users.find({ $and: [EVERY_RESOURCE, { orgId: 'org1' }] })).toHaveLength(await store.users.count({ orgId: 'org1' }));
+        expect(await store.users.find(NO_RESOURCE)).toEqual([]);
+        expect(await store.users.count({ orgId: 'org1', $or: [NO_RESOURCE, { 'scim.title': 'Eng' }] })).toBe(2);
+        expect(EVERY_RESOURCE).toEqual({ _id: { $exists: true } });
+        expect(NO_RESOURCE).toEqual({ _id: { $exists: false } });
       });
 
       test('text patterns (the RegExps filters build) match as their expressions', async () => {
