@@ -121,6 +121,9 @@ function randomWrite(random: ReturnType<typeof seededRandom>, size: number): { i
     () => ({ $set: { license: 'x' }, plain: 1 }),
     () => ({ $rename: { license: 'l' } }),
     () => ({ $set: 5 }),
+    () => ({ $set: null }),
+    // A replacement whose first field is named like an Object.prototype member.
+    () => ({ constructor: 'own', orgId: 'o1', userNameKey: `ctor${j}`, license: 'free', emailKeys: [] }),
     () => ({ $inc: { 'scim.userName': 1 } }),
   ])();
   return { id, query, update };

@@ -117,8 +117,9 @@ function copiedOnWrite(doc: Doc, update: Update): Doc | undefined {
   const copies = new Set<object>([next]);
   const written: Array<[string, unknown]> = [];
   for (const [modifier, fields] of Object.entries(update)) {
+    // Only the three modifiers (not a member LAST_STEP inherits), each with an object of paths; else the library's.
+    if (!hasOwn(LAST_STEP, modifier) || fields === null || typeof fields !== 'object') return undefined;
     const step = LAST_STEP[modifier];
-    if (!step) return undefined;
     for (const [path, value] of Object.entries(fields as Record<string, unknown>)) {
       const parts = path.split('.');
       if (parts[0] === '_id') return undefined;
@@ -137,8 +138,8 @@ function copiedOnWrite(doc: Doc, update: Update): Doc | undefined {
 }
 
 /** NeDB's `modify`, copying only what the update writes when it can (`copiedOnWrite`). Same result, same errors. */
-function modified(doc: Doc, update: Update, written: Set<string> | undefined): Doc {
-  return (written && copiedOnWrite(doc, update)) ?? model.modify(doc, update);
+function modified(doc: Doc, update: Update): Doc {
+  return copiedOnWrite(doc, update) ?? model.modify(doc, update);
 }
 
 export interface UpdatedOne {
@@ -159,7 +160,7 @@ export function updateById(db: Datastore<unknown>, id: string, query: Query, upd
     const stored = indexes._id.getMatching(id)[0];
     if (!stored || !model.match(stored, query)) return null;
     const written = fieldsWritten(update);
-    const next = modified(stored, update, written);
+    const next = modified(stored, update);
     const moved: NedbIndex[] = [];
     for (const index of Object.values(indexes)) {
       // An index on fields the update does not write keeps its key.
