@@ -57,6 +57,9 @@ const PIN = process.env.PIN !== '0' && availableParallelism() >= 2 && spawnSync(
 const C1 = process.env.C1 !== '0';
 const CPU_PROF = process.env.CPU_PROF === '1';
 const OPS = process.env.OPS ? process.env.OPS.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean) : undefined;
+/** The ops `OPS` names: an id, or its prefix before `-` (G2 → G2-add-1k, …) or `@` (G3 → G3@c1). */
+const selectedOps = (ops) =>
+  OPS ? ops.filter((op) => OPS.some((s) => op.id.toUpperCase() === s || op.id.toUpperCase().startsWith(`${s}-`) || op.id.toUpperCase().startsWith(`${s}@`))) : ops;
 const BIG_HEAP = N > 300_000 ? ['--max-old-space-size=16384'] : [];
 // The server runs with the node flags of `npm start`, so that the benchmark measures what is deployed.
 const START_NODE_ARGS = (() => {
@@ -593,7 +596,7 @@ async function sideBySide(pre, manifest) {
     for (const server of servers) await waitHealthy(`${server.url}/healthz`, server.child, 600_000);
     log(`both servers up: base = ${BASE} (${git('rev-parse', '--short', BASE).stdout.trim()}), this = the working tree`);
     const { ops } = workload(manifest, servers[1].url);
-    const selected = OPS ? ops.filter((op) => OPS.some((o) => op.id.toUpperCase() === o || op.id.toUpperCase().startsWith(`${o}-`) || op.id.toUpperCase().startsWith(`${o}@`))) : ops;
+    const selected = selectedOps(ops);
     const rows = [];
     for (const op of selected) {
       const spec = op.spec();
@@ -663,7 +666,7 @@ async function main() {
     log(`server up in ${startSec.toFixed(1)} s, RSS ${mb(rssStart)} MB (${((rssStart ?? 0) / N / 1024).toFixed(2)} KB per user incl. groups)`);
     const base = `http://127.0.0.1:${port}`;
     const { ops } = workload(manifest, base);
-    const selected = OPS ? ops.filter((op) => OPS.some((s) => op.id.toUpperCase() === s || op.id.toUpperCase().startsWith(`${s}-`) || op.id.toUpperCase().startsWith(`${s}@`))) : ops;
+    const selected = selectedOps(ops);
 
     const bareBetween = [];
     const bareNow = async (label) => {
