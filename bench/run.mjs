@@ -243,13 +243,21 @@ async function cannon(base, spec, duration, conns) {
   return { rps: latencies.length / r.duration, requests: latencies.length, duration: r.duration, latencies, statuses, non2xx, errors: r.errors, timeouts: r.timeouts };
 }
 
-/** Warm-up, then RUNS × DUR; req/s is the median run, latency percentiles over every measured request. */
+/**
+ * Warm-up, then RUNS × DUR; req/s and CPU per request are each the median run (PERFORMANCE.md §4), latency
+ * percentiles over every measured request.
+ */
 async function measure(base, spec, conns = CONNS, pid = undefined, dur = DUR) {
   if (WARM > 0) await cannon(base, spec, WARM, conns);
   const runs = [];
-  const cpu0 = pid === undefined ? undefined : cpuMsOf(pid);
-  for (let i = 0; i < RUNS; i++) runs.push(await cannon(base, spec, dur, conns));
-  const cpu1 = pid === undefined ? undefined : cpuMsOf(pid);
+  const cpuRuns = [];
+  for (let i = 0; i < RUNS; i++) {
+    const cpu0 = pid === undefined ? undefined : cpuMsOf(pid);
+    const run = await cannon(base, spec, dur, conns);
+    const cpu1 = pid === undefined ? undefined : cpuMsOf(pid);
+    runs.push(run);
+    if (cpu0 !== undefined && cpu1 !== undefined && run.requests > 0) cpuRuns.push(((cpu1 - cpu0) * 1000) / run.requests);
+  }
   const all = Float64Array.from(runs.flatMap((r) => r.latencies)).sort();
   const statuses = {};
   for (const r of runs) for (const [s, c] of Object.entries(r.statuses)) statuses[s] = (statuses[s] ?? 0) + c;
@@ -257,7 +265,8 @@ async function measure(base, spec, conns = CONNS, pid = undefined, dur = DUR) {
     rps: median(runs.map((r) => r.rps)),
     runs: runs.map((r) => +r.rps.toFixed(1)),
     requests: all.length,
-    cpuUsPerReq: cpu0 === undefined || cpu1 === undefined || all.length === 0 ? undefined : ((cpu1 - cpu0) * 1000) / all.length,
+    cpuUsPerReq: cpuRuns.length > 0 ? median(cpuRuns) : undefined,
+    cpuRuns: cpuRuns.map((c) => Math.round(c)),
     p50: percentile(all, 0.5),
     p99: percentile(all, 0.99),
     max: all.length ? all[all.length - 1] : undefined,
@@ -700,7 +709,7 @@ async function main() {
       await probe(server, 'reset');
       const m = await measure(base, spec, row.conns, server.pid);
       const eld = await probe(server, 'stats');
-      Object.assign(row, { rps: m.rps, cpuUs: m.cpuUsPerReq, p50: m.p50, p99: m.p99, max: m.max, non2xx: m.non2xx, errors: m.errors, timeouts: m.timeouts, statuses: m.statuses, runs: m.runs, requests: m.requests, eldP99: eld?.eldP99, eldMax: eld?.eldMax, rss: rssOf(server.pid), heapUsed: eld?.heapUsed });
+      Object.assign(row, { rps: m.rps, cpuUs: m.cpuUsPerReq, p50: m.p50, p99: m.p99, max: m.max, non2xx: m.non2xx, errors: m.errors, timeouts: m.timeouts, statuses: m.statuses, runs: m.runs, cpuRuns: m.cpuRuns, requests: m.requests, eldP99: eld?.eldP99, eldMax: eld?.eldMax, rss: rssOf(server.pid), heapUsed: eld?.heapUsed });
       if (m.requests < 20) row.note = `${row.note ? `${row.note}; ` : ''}only ${m.requests} answers in ${RUNS}×${DUR} s; one request alone took ${Math.round(first.ms)} ms`;
       if (op.state?.noopRemoves) row.note = `${row.note ? `${row.note}; ` : ''}${op.state.noopRemoves} removes of non-members`;
       if (op.state?.wrappedAdds) row.note = `${row.note ? `${row.note}; ` : ''}ran out of non-members (re-adds)`;
