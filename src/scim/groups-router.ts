@@ -17,7 +17,7 @@ import { baseUrlOf, contextOf, ifMatchVersions, listParamsOf, searchParamsOf } f
 import { coerceInbound, CORE_GROUP, definitionOf, groupSchema } from './schema';
 import { canonicalOperations, inRequestTerms, targetedNames, type Origin, type PatchOperation } from './patch-paths';
 import { guardPatchPath } from './guards';
-import { isObject } from './json';
+import { isObject, jsonCopy } from './json';
 import { methodNotAllowed } from '../http/error-handler';
 import { resourceEndpoints, type ResourceType } from './resource-endpoints';
 import { asyncHandler } from '../http/async-handler';
@@ -219,7 +219,7 @@ export function groupsRouter({ store, publicUrl, unknownMembers = 'reject' }: Sc
           } catch (error) {
             throw refusedValue(inRequestTerms(error, origins));
           }
-          return patched ? coerceGroup(JSON.parse(JSON.stringify(patched))).attrs : undefined;
+          return patched ? coerceGroup(jsonCopy(patched)).attrs : undefined;
         };
         if (attributeOps.length > 0) await patchAttributes(group);
         let membershipChanged = 0;

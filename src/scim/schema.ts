@@ -8,6 +8,7 @@
  */
 import SCIMMY from 'scimmy';
 import { coerceResource } from './coerce';
+import { jsonCopy } from './json';
 import { isDefinition, type ScimmyDefinition } from './scimmy-types';
 
 export const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -107,7 +108,7 @@ export function coerceInbound(schema: object, body: Record<string, unknown>): Re
       }
     }
   }
-  return JSON.parse(JSON.stringify(coerceResource(definition, body, 'in'))) as Record<string, unknown>;
+  return jsonCopy(coerceResource(definition, body, 'in')) as Record<string, unknown>;
 }
 
 /** The scimmy schema definition behind a schema class (its attributes and extensions). */

@@ -14,7 +14,7 @@ import { baseUrlOf, contextOf, ifMatchVersions, listParamsOf, searchParamsOf } f
 import { coerceInbound, CORE_USER, definitionOf, ENTERPRISE_USER, LIFECYCLE_USER, userSchema } from './schema';
 import { canonicalOperations, inRequestTerms, targetedNames, type PatchOperation } from './patch-paths';
 import { assertOnePrimary, valuesAfterPatch } from './multi-valued';
-import { isObject } from './json';
+import { isObject, jsonCopy, type Json } from './json';
 import { guardPatchPath } from './guards';
 import { methodNotAllowed } from '../http/error-handler';
 import { resourceEndpoints, type ResourceType } from './resource-endpoints';
@@ -217,7 +217,7 @@ export function usersRouter({ store, publicUrl, userPatchResponse = 'resource' }
             } catch (error) {
               throw refusedValue(inRequestTerms(error, origins));
             }
-            return patched ? coerceUser(valuesAfterPatch(resource, JSON.parse(JSON.stringify(patched)))) : undefined;
+            return patched ? coerceUser(valuesAfterPatch(resource, jsonCopy(patched) as Json)) : undefined;
           },
           ifMatchVersions(req),
         );
