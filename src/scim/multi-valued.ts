@@ -10,6 +10,11 @@ import { type Json } from './json';
 /** Multi-valued complex User attributes whose elements carry a boolean `primary`. */
 export const WITH_PRIMARY = ['emails', 'phoneNumbers', 'ims', 'photos', 'addresses', 'entitlements', 'roles', 'x509Certificates'];
 
+const WITH_PRIMARY_BY_KEY = new Map(WITH_PRIMARY.map((name) => [name.toLowerCase(), name]));
+
+/** The attribute of {@link WITH_PRIMARY} that `key` names in any letter case (attribute names are case-insensitive). */
+export const withPrimaryNamed = (key: string): string | undefined => WITH_PRIMARY_BY_KEY.get(key.toLowerCase());
+
 const isPrimary = (element: unknown) => element !== null && typeof element === 'object' && (element as Json).primary === true;
 
 /**

@@ -2,7 +2,7 @@
  * IdP quirks, normalised before scimmy sees a request (STYLE.md habit 9). One function per deviation, each with
  * the payload before and after; each leaves a well-formed RFC request exactly as it was.
  */
-import { WITH_PRIMARY } from './multi-valued';
+import { withPrimaryNamed } from './multi-valued';
 import { isObject } from './json';
 import { ENTERPRISE_USER } from './schema';
 
@@ -22,8 +22,7 @@ export function booleanStringsInUser<T>(body: T): T {
   const out: Record<string, unknown> = { ...(body as Record<string, unknown>) };
   for (const key of Object.keys(out)) {
     if (key.toLowerCase() === 'active') out[key] = toBoolean(out[key]);
-    const multi = WITH_PRIMARY.find((name) => name.toLowerCase() === key.toLowerCase());
-    if (multi && Array.isArray(out[key])) {
+    else if (withPrimaryNamed(key) && Array.isArray(out[key])) {
       out[key] = (out[key] as unknown[]).map((element) =>
         element !== null && typeof element === 'object' && 'primary' in element ? { ...element, primary: toBoolean((element as { primary: unknown }).primary) } : element,
       );
@@ -47,7 +46,7 @@ export function booleanStringsInPatch<T>(body: T): T {
     if (path === undefined && isObject(value)) {
       return { ...operation, value: booleanStringsInUser(value) };
     }
-    const multi = typeof path === 'string' ? WITH_PRIMARY.find((name) => name.toLowerCase() === path.trim().toLowerCase()) : undefined;
+    const multi = typeof path === 'string' ? withPrimaryNamed(path.trim()) : undefined;
     if (multi && value !== null && typeof value === 'object') {
       // The collection's values as a user body would carry them.
       const values = (booleanStringsInUser({ [multi]: Array.isArray(value) ? value : [value] }) as Record<string, unknown>)[multi];

@@ -24,6 +24,12 @@ describe('Entra boolean strings', () => {
     expect(booleanStringsInUser({ userName: 'True', title: 'False' })).toEqual({ userName: 'True', title: 'False' });
     const rfc = { userName: 'a', active: false };
     expect(booleanStringsInUser(rfc)).toEqual(rfc);
+    // Attribute names are case-insensitive (RFC 7643 §2.1).
+    expect(booleanStringsInUser({ userName: 'a', ACTIVE: 'False', Emails: [{ value: 'a@x', primary: 'True' }] })).toEqual({
+      userName: 'a',
+      ACTIVE: false,
+      Emails: [{ value: 'a@x', primary: true }],
+    });
   });
 
   test('PATCH: path active, pathless value and primary paths', () => {
@@ -41,6 +47,9 @@ describe('Entra boolean strings', () => {
     );
     expect(booleanStringsInPatch(patchBody({ op: 'add', path: 'emails', value: { value: 'a@x', primary: 'false' } }))).toEqual(
       patchBody({ op: 'add', path: 'emails', value: { value: 'a@x', primary: false } }),
+    );
+    expect(booleanStringsInPatch(patchBody({ op: 'Add', path: ' Roles ', value: [{ value: 'Admin', primary: 'True' }] }))).toEqual(
+      patchBody({ op: 'Add', path: ' Roles ', value: [{ value: 'Admin', primary: true }] }),
     );
   });
 
