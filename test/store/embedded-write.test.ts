@@ -1,12 +1,15 @@
 /**
  * The embedded store updates a document in place and inserts without copying back (src/store/embedded/write.ts): the
- * result — documents, every index, the lines of the data file, errors — must be what NeDB itself gives.
+ * result — documents, every index, the lines of the data file, errors — must be what NeDB itself gives. Writes skip
+ * the datastore's queue when it is idle (src/store/embedded/queue.ts), and never overtake a task queued before them.
  */
 import Datastore from '@seald-io/nedb';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { insertOne, updateById } from '../../src/store/embedded/write';
+import { keepDataFileOpen } from '../../src/store/embedded/append';
+import { trackQueue } from '../../src/store/embedded/queue';
 import { patchIndexTrees } from '../../src/store/embedded/index-buckets';
 import { DatastoreReader } from '../../src/store/embedded/read';
 import { checkFieldNames, hasKey, internals, model, type TreeNode } from '../../src/store/embedded/nedb';
@@ -244,5 +247,70 @@ describe('embedded writes in place', () => {
     expect(await patched.findAsync({}).sort({ _id: 1 })).toEqual(await plain.findAsync({}).sort({ _id: 1 }));
     expect(indexContents(patched)).toEqual(indexContents(plain));
     expect(readFileSync(path.join(dir, 'ins-patched.db'), 'utf8')).toBe(readFileSync(path.join(dir, 'ins-plain.db'), 'utf8'));
+  });
+});
+
+describe('the queue of writes', () => {
+  /** A datastore as the store opens one: synchronous appends, its queue tracked. */
+  async function tracked(name: string): Promise<Datastore<Doc>> {
+    const db = await dataset(name, 40);
+    patchIndexTrees(db as Datastore<unknown>);
+    keepDataFileOpen(db as Datastore<unknown>, db.getAllData().length);
+    trackQueue(db as Datastore<unknown>);
+    return db;
+  }
+  const licenseOf = (db: Datastore<Doc>, id: string) => db.getAllData().find((d) => d._id === id)?.license;
+
+  it('lets a write run at once when nothing is queued, and makes it wait behind a queued task', async () => {
+    const db = await tracked('queue-order');
+    const written = updateById(db as Datastore<unknown>, 'id-0001', {}, { $set: { license: 'at-once' } });
+    expect(licenseOf(db, 'id-0001')).toBe('at-once'); // before the promise is even awaited
+    await written;
+
+    let release!: () => void;
+    const held = internals(db as Datastore<unknown>).executor.pushAsync(() => new Promise<void>((resolve) => (release = resolve)));
+    const waiting = updateById(db as Datastore<unknown>, 'id-0001', {}, { $set: { license: 'queued' } });
+    const inserting = insertOne(db as Datastore<unknown>, { _id: 'late', orgId: 'o1', userNameKey: 'late', emailKeys: [], license: 'free' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(licenseOf(db, 'id-0001')).toBe('at-once');
+    expect(licenseOf(db, 'late')).toBeUndefined();
+    release();
+    await Promise.all([held, waiting, inserting]);
+    expect(licenseOf(db, 'id-0001')).toBe('queued');
+    expect(licenseOf(db, 'late')).toBe('free');
+    // Once the queue has drained, writes run at once again.
+    const again = updateById(db as Datastore<unknown>, 'id-0002', {}, { $set: { license: 'again' } });
+    expect(licenseOf(db, 'id-0002')).toBe('again');
+    await again;
+  });
+
+  it('refuses a taken unique key the same way at once as queued, leaving the indexes as they were', async () => {
+    const db = await tracked('queue-refused');
+    const before = indexContents(db);
+    const taken: Doc = { _id: 'dup', orgId: 'o1', userNameKey: 'user1', emailKeys: [], license: 'free' };
+    await expect(insertOne(db as Datastore<unknown>, taken)).rejects.toMatchObject({ errorType: 'uniqueViolated' });
+    await expect(updateById(db as Datastore<unknown>, 'id-0002', {}, { $set: { userNameKey: 'user1' } })).rejects.toMatchObject({ errorType: 'uniqueViolated' });
+    expect(indexContents(db)).toEqual(before);
+    // The queue is not left blocked by the refusals.
+    await updateById(db as Datastore<unknown>, 'id-0002', {}, { $set: { license: 'after' } });
+    expect(licenseOf(db, 'id-0002')).toBe('after');
+  });
+
+  it('keeps every write of a burst around a rewrite of the data file, in order, in the file', async () => {
+    const db = await tracked('queue-compaction');
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < 30; i++) {
+      if (i === 10) writes.push(db.compactDatafileAsync());
+      // Some writes come while the rewrite is under way (it waits on the file system): they must wait for it.
+      if (i >= 10) await new Promise((resolve) => setImmediate(resolve));
+      writes.push(updateById(db as Datastore<unknown>, `id-${String(i % 5).padStart(4, '0')}`, {}, { $set: { license: `v${i}` } }));
+      writes.push(insertOne(db as Datastore<unknown>, { _id: `burst-${i}`, orgId: 'o1', userNameKey: `burst${i}`, emailKeys: [], license: 'free' }));
+    }
+    await Promise.all(writes);
+    const reloaded = new Datastore<Doc>({ filename: path.join(dir, 'queue-compaction.db') });
+    await reloaded.loadDatabaseAsync();
+    const byId = (docs: Doc[]) => [...docs].sort((a, b) => a._id.localeCompare(b._id));
+    expect(byId(reloaded.getAllData())).toEqual(byId(db.getAllData()));
+    expect(licenseOf(reloaded, 'id-0004')).toBe('v29');
   });
 });

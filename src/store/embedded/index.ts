@@ -15,6 +15,7 @@ import { DuplicateKeyError } from '../port';
 import { DatastoreReader, type Change, type ReadOptions } from './read';
 import { patchIndexTrees } from './index-buckets';
 import { patchIdLookups } from './id-lookups';
+import { trackQueue } from './queue';
 import { installBulkIndexBuild } from './bulk-index';
 import { installFastLines } from './lines';
 import { keepDataFileOpen, loadDataFile, type DataFile } from './append';
@@ -279,6 +280,8 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
     patchIndexTrees(db as Datastore<unknown>);
     patchIdLookups(db as Datastore<unknown>);
     const collection = new EmbeddedCollection<T>(name, db, keepDataFileOpen(db as Datastore<unknown>, linesInFile));
+    // Appends are synchronous from here on (append.ts): the adapter's writes may skip an idle queue.
+    trackQueue(db as Datastore<unknown>);
     // A file that has doubled is rewritten now, before the server listens, rather than by the first check while it
     // serves (a rewrite blocks the event loop: seconds at 1M users).
     if (needsCompaction(collection.file)) await db.compactDatafileAsync();

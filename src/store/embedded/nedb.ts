@@ -129,7 +129,7 @@ export interface NedbInternals {
   compareStrings?: (a: string, b: string) => number;
   persistence: NedbPersistence;
   /** The datastore's queue: every operation of NeDB runs as one of its tasks, so writes never interleave. */
-  executor: { pushAsync<R>(task: () => Promise<R>): Promise<R> };
+  executor: { ready: boolean; pushAsync<R>(task: () => Promise<R>, forceQueuing?: boolean): Promise<R> };
   /** Adds a prepared document to every index; a unique violation leaves them all as they were. */
   _insertInCache(doc: Doc): void;
 }

@@ -16,6 +16,7 @@
 import type Datastore from '@seald-io/nedb';
 import type { Query, Update } from '../port';
 import { checkFieldNames, internals, model, type Doc, type NedbIndex } from './nedb';
+import { runQueued } from './queue';
 
 /** Whether two index keys of `index` are the same key (the same set of keys for an array field). */
 function sameKey(index: NedbIndex, a: unknown, b: unknown): boolean {
@@ -155,8 +156,8 @@ export interface UpdatedOne {
  * library's error and nothing changed. Resolves `null` when no document matched.
  */
 export function updateById(db: Datastore<unknown>, id: string, query: Query, update: Update): Promise<UpdatedOne | null> {
-  const { indexes, persistence, executor } = internals(db);
-  return executor.pushAsync(async () => {
+  const { indexes, persistence } = internals(db);
+  return runQueued(db, () => {
     const stored = indexes._id.getMatching(id)[0];
     if (!stored || !model.match(stored, query)) return null;
     const written = fieldsWritten(update);
@@ -180,18 +181,20 @@ export function updateById(db: Datastore<unknown>, id: string, query: Query, upd
       for (const index of moved) index.insert(stored);
       throw error;
     }
-    await persistence.persistNewStateAsync([next]);
-    return { doc: model.deepCopy(stored), before };
+    // Everything happens before the task returns (queue.ts): the line is appended now, the copy taken now.
+    const appended = persistence.persistNewStateAsync([next]);
+    const result = { doc: model.deepCopy(stored), before };
+    return appended.then(() => result);
   });
 }
 
 /** Inserts one document as NeDB's `insert` would (a copy, checked, indexed, appended), without copying it back. */
 export function insertOne(db: Datastore<unknown>, doc: Doc): Promise<void> {
   const datastore = internals(db);
-  return datastore.executor.pushAsync(async () => {
+  return runQueued(db, () => {
     const prepared = model.deepCopy(doc);
     checkFieldNames(prepared);
     datastore._insertInCache(prepared);
-    await datastore.persistence.persistNewStateAsync([prepared]);
+    return datastore.persistence.persistNewStateAsync([prepared]);
   });
 }
