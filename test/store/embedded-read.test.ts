@@ -6,7 +6,8 @@ import Datastore from '@seald-io/nedb';
 import { CHECKPOINT_EVERY, DatastoreReader } from '../../src/store/embedded/read';
 import { patchIndexTrees } from '../../src/store/embedded/index-buckets';
 import { updateById } from '../../src/store/embedded/write';
-import { compareKeyValues, model } from '../../src/store/embedded/nedb';
+import { compareKeyValues, hasKey, internals, model, type TreeNode } from '../../src/store/embedded/nedb';
+import { seededRandom } from '../../src/cli/demo';
 import type { Query, Sort } from '../../src/store/port';
 
 type Doc = { _id: string; [k: string]: unknown };
@@ -221,7 +222,63 @@ describe('embedded reads', () => {
   });
 });
 
+/** An index's tree node for node: key, height and the ids under the key, left and right. */
+function shapeOf(node: TreeNode | null | undefined): unknown {
+  if (!node || !hasKey(node)) return null;
+  return [node.key, node.height, node.data.map((d) => (d as Doc)._id), shapeOf(node.left), shapeOf(node.right)];
+}
+
 describe('patched index trees', () => {
+  it('insert, look up and remove keys leaving every tree node for node as the unpatched library does', async () => {
+    const make = async () => {
+      const db = new Datastore<Doc>({ inMemoryOnly: true });
+      await db.loadDatabaseAsync();
+      await db.ensureIndexAsync({ fieldName: ['orgId', 'userNameKey'], unique: true });
+      await db.ensureIndexAsync({ fieldName: 'rank' });
+      await db.ensureIndexAsync({ fieldName: 'emailKeys' });
+      return db;
+    };
+    const patched = await make();
+    const plain = await make();
+    patchIndexTrees(patched as Datastore<unknown>);
+    const { next } = seededRandom(11);
+    const int = (n: number) => Math.floor(next() * n);
+    let refused = 0;
+    for (let n = 0; n < 3000; n++) {
+      const roll = next();
+      if (roll < 0.6) {
+        // Ascending ids (as uuidv7 gives) and random ones; user names that repeat, to meet the unique constraint.
+        const doc: Doc = { _id: roll < 0.3 ? `a-${String(n).padStart(5, '0')}` : `r-${int(1e6)}`, orgId: `o${int(3)}`, userNameKey: `u${int(900)}`, rank: int(40), emailKeys: [`e${int(500)}`, `e${int(500)}`] };
+        const outcome = async (db: Datastore<Doc>) => db.insertAsync(doc).then(() => 'ok', (e: { errorType?: string; message: string }) => `${e.errorType}: ${e.message}`);
+        const ours = await outcome(patched);
+        expect(ours).toBe(await outcome(plain));
+        if (ours !== 'ok') refused++;
+      } else {
+        const query = roll < 0.8 ? { rank: int(40) } : { emailKeys: `e${int(500)}` };
+        const options = { multi: roll < 0.7 };
+        expect(await patched.removeAsync(query, options)).toBe(await plain.removeAsync(query, options));
+      }
+      if (n % 100 === 0) {
+        for (const [name, index] of Object.entries(internals(patched as Datastore<unknown>).indexes)) {
+          expect(shapeOf(index.tree.tree)).toEqual(shapeOf(internals(plain as Datastore<unknown>).indexes[name].tree.tree));
+        }
+      }
+    }
+    expect(refused).toBeGreaterThan(50);
+    for (const [name, index] of Object.entries(internals(patched as Datastore<unknown>).indexes)) {
+      const plainIndex = internals(plain as Datastore<unknown>).indexes[name];
+      expect(shapeOf(index.tree.tree)).toEqual(shapeOf(plainIndex.tree.tree));
+      (index.tree as unknown as { checkIsAVLT(): void }).checkIsAVLT();
+    }
+    for (let k = 0; k < 300; k++) {
+      const key = { orgId: `o${int(3)}`, userNameKey: `u${int(900)}` };
+      const ids = (db: Datastore<Doc>, index: string, value: unknown) => internals(db as Datastore<unknown>).indexes[index].getMatching(value).map((d) => d._id);
+      expect(ids(patched, 'orgId,userNameKey', key)).toEqual(ids(plain, 'orgId,userNameKey', key));
+      const rank = int(45);
+      expect(ids(patched, 'rank', rank)).toEqual(ids(plain, 'rank', rank));
+    }
+  });
+
   it('compare keys in the order of NeDB\'s comparator, for every pair of key types', () => {
     const values: unknown[] = [undefined, null, -1, 0, 2.5, '', 'a', 'B', 'b', 'ab', 'é', '10', '9', false, true, new Date(0), new Date(5), [], ['a'], ['a', 1], {}, { a: 1 }];
     const sign = (n: number) => Math.sign(n);

@@ -13,6 +13,8 @@
  *   (`patchUnchangedKeyUpdates`).
  * - Comparing keys without NeDB's type tests when both are strings, and compound keys field by field
  *   (`setKeyComparator`).
+ * - Walking the tree to insert or look up a key with one comparison a level instead of two, and rebalancing after an
+ *   insert only as far up as heights change (`patchTreeWalks`).
  */
 import type Datastore from '@seald-io/nedb';
 import { hasKey, internals, keyOrder, model, type NedbIndex, type TreeNode } from './nedb';
@@ -62,7 +64,83 @@ export function patchIndexTrees(db: Datastore<unknown>): void {
     };
     patchUnchangedKeyUpdates(index, positionOf, positions);
     setKeyComparator(index);
+    patchTreeWalks(index);
   }
+}
+
+/** The AVL tree's own node operations (`_AVLTree` of @seald-io/binary-search-tree). */
+interface AvlNode extends TreeNode {
+  left?: AvlNode | null;
+  right?: AvlNode | null;
+  createLeftChild(options: { key: unknown; value: unknown }): AvlNode;
+  createRightChild(options: { key: unknown; value: unknown }): AvlNode;
+  balanceFactor(): number;
+  /** Rotations: the new root of the subtree. */
+  rightTooSmall(): AvlNode;
+  leftTooSmall(): AvlNode;
+}
+
+/**
+ * The library finds a key by comparing it twice at every level (is it equal? is it smaller?) — two comparisons of
+ * two fields each for a compound key, at each of the ~17 levels of a 100k-key tree — and after an insert recomputes
+ * the height and balance of every node up to the root. The comparison is an order, so its sign alone says both; and
+ * once a node keeps its height without needing a rotation, nothing above it changes (the library's pass finds the
+ * same heights there and rotates nothing), so the pass stops. The tree comes out the same, node for node.
+ */
+function patchTreeWalks(index: NedbIndex): void {
+  const wrapper = index.tree as unknown as { tree: AvlNode; insert(key: unknown, value: unknown): void; search(key: unknown): unknown[] };
+  wrapper.search = (key) => nodeOf(wrapper.tree, key)?.data ?? [];
+  wrapper.insert = (key, value) => {
+    const root = wrapper.tree;
+    if (!hasKey(root)) {
+      root.key = key;
+      root.data.push(value);
+      root.height = 1;
+      return;
+    }
+    const path: AvlNode[] = [];
+    let node = root;
+    for (;;) {
+      const c = node.compareKeys(key, node.key);
+      if (c === 0) {
+        if (node.unique) {
+          // The library's error, word for word.
+          const error = new Error(`Can't insert key ${JSON.stringify(key)}, it violates the unique constraint`);
+          throw Object.assign(error, { key, errorType: 'uniqueViolated' });
+        }
+        node.data.push(value);
+        return;
+      }
+      path.push(node);
+      const next = c < 0 ? node.left : node.right;
+      if (!next) {
+        path.push(c < 0 ? node.createLeftChild({ key, value }) : node.createRightChild({ key, value }));
+        break;
+      }
+      node = next;
+    }
+    let newRoot = root;
+    for (let i = path.length - 1; i >= 0; i--) {
+      const step = path[i];
+      const height = 1 + Math.max(step.left ? step.left.height! : 0, step.right ? step.right.height! : 0);
+      const kept = height === step.height;
+      step.height = height;
+      let rotated = false;
+      // The library's two checks, in its order.
+      if (step.balanceFactor() > 1) {
+        const top = step.rightTooSmall();
+        if (i === 0) newRoot = top;
+        rotated = true;
+      }
+      if (step.balanceFactor() < -1) {
+        const top = step.leftTooSmall();
+        if (i === 0) newRoot = top;
+        rotated = true;
+      }
+      if (kept && !rotated) break;
+    }
+    wrapper.tree = newRoot;
+  };
 }
 
 /**
