@@ -280,7 +280,10 @@ describe('patched index trees', () => {
   });
 
   it('compare keys in the order of NeDB\'s comparator, for every pair of key types', () => {
-    const values: unknown[] = [undefined, null, -1, 0, 2.5, '', 'a', 'B', 'b', 'ab', 'é', '10', '9', false, true, new Date(0), new Date(5), [], ['a'], ['a', 1], {}, { a: 1 }];
+    const tagged = Object.assign(new Date(7), { [Symbol.toStringTag]: 'Other' });
+    class Later extends Date {}
+    const dates = [new Date(0), new Date(5), new Date(5), new Date(NaN), tagged, new Later(3), { [Symbol.toStringTag]: 'Date', getTime: () => 1 }];
+    const values: unknown[] = [undefined, null, -1, 0, 2.5, '', 'a', 'B', 'b', 'ab', 'é', '10', '9', false, true, ...dates, [], ['a'], ['a', 1], {}, { a: 1 }];
     const sign = (n: number) => Math.sign(n);
     for (const a of values) for (const b of values) expect([a, b, sign(compareKeyValues(a, b))]).toEqual([a, b, sign(model.compareThings(a, b))]);
   });

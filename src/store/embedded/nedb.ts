@@ -33,14 +33,24 @@ export const model = require('@seald-io/nedb/lib/model.js') as NedbModel;
 export const byline = require('@seald-io/nedb/lib/byline.js') as (stream: NodeJS.ReadableStream) => NodeJS.ReadableStream;
 
 /**
- * NeDB's order of two index keys (`compareThings`), with a shortcut for two strings — by far the commonest keys (ids,
- * user names, organization ids) and the case `compareThings` reaches only after six type tests and a call. Same order
- * as `compareThings` for every pair (tested).
+ * NeDB's order of two index keys (`compareThings`), with shortcuts for two strings — by far the commonest keys (ids,
+ * user names, organization ids) and the case `compareThings` reaches only after six type tests and a call — and for
+ * two dates (the audit log's `at`), which it reaches after ten tests and four `Object.prototype.toString` calls. Same
+ * order as `compareThings` for every pair (tested).
  */
 export function compareKeyValues(a: unknown, b: unknown): number {
   if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  if (isPlainDate(a) && isPlainDate(b)) {
+    const x = a.getTime();
+    const y = b.getTime();
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
   return model.compareThings(a, b);
 }
+
+/** A Date as documents hold them, which NeDB's `isDate` (an `[object Date]` tag) sees as one too. */
+const isPlainDate = (value: unknown): value is Date =>
+  value instanceof Date && Object.getPrototypeOf(value) === Date.prototype && !Object.prototype.hasOwnProperty.call(value, Symbol.toStringTag);
 
 /** The `$` names NeDB accepts in a document: its own markers. */
 const libraryName = (key: string, value: unknown) =>
