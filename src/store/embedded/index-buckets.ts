@@ -119,28 +119,36 @@ function patchTreeWalks(index: NedbIndex): void {
       }
       node = next;
     }
-    let newRoot = root;
-    for (let i = path.length - 1; i >= 0; i--) {
-      const step = path[i];
-      const height = 1 + Math.max(step.left ? step.left.height! : 0, step.right ? step.right.height! : 0);
-      const kept = height === step.height;
-      step.height = height;
-      let rotated = false;
-      // The library's two checks, in its order.
-      if (step.balanceFactor() > 1) {
-        const top = step.rightTooSmall();
-        if (i === 0) newRoot = top;
-        rotated = true;
-      }
-      if (step.balanceFactor() < -1) {
-        const top = step.leftTooSmall();
-        if (i === 0) newRoot = top;
-        rotated = true;
-      }
-      if (kept && !rotated) break;
-    }
-    wrapper.tree = newRoot;
+    wrapper.tree = rebalancedUpTo(root, path);
   };
+}
+
+/**
+ * The library's `rebalanceAlongPath` after an insert (`path`: from the root down to the new leaf), stopping at the
+ * first node that keeps its height without a rotation. Returns the tree's root, which a rotation at the top changes.
+ */
+function rebalancedUpTo(root: AvlNode, path: AvlNode[]): AvlNode {
+  let newRoot = root;
+  for (let i = path.length - 1; i >= 0; i--) {
+    const step = path[i];
+    const height = 1 + Math.max(step.left ? step.left.height! : 0, step.right ? step.right.height! : 0);
+    const kept = height === step.height;
+    step.height = height;
+    let rotated = false;
+    // The library's two checks, in its order.
+    if (step.balanceFactor() > 1) {
+      const top = step.rightTooSmall();
+      if (i === 0) newRoot = top;
+      rotated = true;
+    }
+    if (step.balanceFactor() < -1) {
+      const top = step.leftTooSmall();
+      if (i === 0) newRoot = top;
+      rotated = true;
+    }
+    if (kept && !rotated) break;
+  }
+  return newRoot;
 }
 
 /**
