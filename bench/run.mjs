@@ -9,17 +9,17 @@
 // prefixes, e.g. OPS=U3,G2), BENCH_REBUILD=1 (rebuild the cached data directory), PIN=0 (do not pin the server to
 // CPU 1 and the load generator to CPU 0), C1=0 (skip the 1-connection latency rows for group ops), CPU_PROF=1 (server
 // runs with --cpu-prof; profile in .bench/prof-<timestamp>/), KEEP_DATA=1 (keep the server's copy of the data),
-// BARE_DUR (seconds of bare express between ops; 2), SERVER_NODE_ARGS (extra node flags for the server, e.g.
-// "--trace-gc"; output in .bench/server-<timestamp>.log).
+// BARE_DUR (seconds of each run of bare express between ops; 2), SERVER_NODE_ARGS (extra node flags for the server,
+// e.g. "--trace-gc"; output in .bench/server-<timestamp>.log).
 //
 // Side by side: BASE=<git revision> measures this checkout against that revision instead of against bare express —
 // both servers on copies of the same data, SLICES (6) alternating slices of SLICE (2) seconds each per op — and
 // reports each one's median CPU per request and their ratio (see sideBySide).
 //
 // Steps: preload (bench/preload.mjs, cached under .bench/data-N<N>/) → bare express (kept running) → server on a fresh
-// copy of the data → for each op: bare express for BARE_DUR (2 s), then the op (warm-up, then RUNS × DUR) → bare
-// express once more → table on stdout, JSON lines in .bench/results-<timestamp>.jsonl. Each op's ratios are to the
-// bare express figures measured just before and just after it. Two more baselines are measured at the same moments:
+// copy of the data → for each op: bare express (warm-up, then RUNS × BARE_DUR), then the op (warm-up, then RUNS × DUR)
+// → bare express once more → table on stdout, JSON lines in .bench/results-<timestamp>.jsonl. Each op's ratios are to
+// the bare express figures measured just before and just after it. Two more baselines are measured at the same moments:
 // bare express served the way the server is (requests born with express's prototypes, src/http/server.ts; its column
 // shows how much of a ratio that serving alone explains), and bare express 5, the baseline PERFORMANCE.md §5 states
 // its targets against (express 5 costs more CPU a request than the express 4 the server runs on, so "× bare CPU" is
