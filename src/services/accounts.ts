@@ -26,6 +26,7 @@ import {
 import { claimSeat, releaseSeat, seatUsage } from './seats';
 import { isEntitled, transitionAccount } from './lifecycle';
 import { dropMemberships } from './groups';
+import { caseKey } from './users';
 import type { RequestContext } from './context';
 
 /** Default grace period between scheduling a deletion and carrying it out (DESIGN.md §2). */
@@ -39,7 +40,7 @@ export interface AccountFilter {
   managed?: boolean;
   /** Only accounts last active before this date (or never active). */
   lastActiveBefore?: Date;
-  /** userName prefix, case-insensitive. */
+  /** userName prefix, folded like the stored key (letter case and Unicode form do not matter). */
   userNamePrefix?: string;
 }
 
@@ -54,7 +55,7 @@ export function accountQuery(orgId: string, filter: AccountFilter): Query {
     query.$or = [{ 'lifecycle.lastActive': { $lt: filter.lastActiveBefore } }, { 'lifecycle.lastActive': { $exists: false } }];
   }
   if (filter.userNamePrefix) {
-    query.userNameKey = new TextPattern('sw', filter.userNamePrefix.toLowerCase(), false);
+    query.userNameKey = new TextPattern('sw', caseKey(filter.userNamePrefix), false);
   }
   return query;
 }

@@ -108,6 +108,20 @@ describe('account listing and actions', () => {
     expect((await admin.get('/accounts?status=bogus')).status).toBe(400);
   });
 
+  test('the search box finds accounts by userName prefix, whatever the letter case or Unicode form typed', async () => {
+    const { admin, createUser } = await setup();
+    await createUser('Zoé.Martin@example.com'); // é precomposed (NFC), as IdPs send it
+    await createUser('zoe.other@example.com');
+    await createUser('bob@example.com');
+    const found = async (q: string) =>
+      (await admin.get(`/accounts?q=${encodeURIComponent(q)}`).expect(200)).body.accounts.map((a: { userName: string }) => a.userName);
+    expect(await found('ZOÉ.')).toEqual(['Zoé.Martin@example.com']);
+    // Typed on a keyboard that composes é from e and a combining accent (NFD).
+    expect(await found('zoe\u0301.m')).toEqual(['Zoé.Martin@example.com']);
+    expect(await found('zo')).toHaveLength(2);
+    expect(await found('example')).toEqual([]);
+  });
+
   test('grant is refused when no seat is free; revoking frees one; every action is audited with the admin as actor', async () => {
     const { admin, createUser } = await setup({ ORG_SEATS: '1', ORG_LICENSE_MODE: 'groups' });
     const a = await createUser('a@example.com');
