@@ -1,7 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Datastore from '@seald-io/nedb';
 import { openEmbeddedStore } from '../../src/store/embedded';
+import { keepDataFileOpen, loadDataFile, type DataFile } from '../../src/store/embedded/append';
+import type { Store } from '../../src/store/port';
 import { describeStoreContract, makeOrg, makeUser } from './contract';
 
 describeStoreContract('embedded (in memory)', () => openEmbeddedStore());
@@ -140,5 +143,111 @@ describe('embedded store compaction', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('embedded store rewrite of a data file, while serving', () => {
+  const never = { checkEveryMs: 3_600_000, minAppends: 1e9 };
+  const fileOf = (store: Store) => (store.users as unknown as { file: DataFile }).file;
+  // ~1 KB a user: 2000 users are several chunks of the rewrite, so it yields between them.
+  const padded = (i: number) => makeUser(`u${String(i).padStart(4, '0')}`, { userNameKey: `user${i}`, scim: { userName: `user${i}`, title: 'x'.repeat(1000) } });
+  const everything = async (store: Store) => (await store.users.find({}, { sort: { _id: 1 } })).map((u) => [u._id, u.userNameKey, u.version]);
+  let dir: string;
+  let file: string;
+  const lines = () => readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'scim-store-'));
+    file = path.join(dir, 'users.db');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function filled(): Promise<Store> {
+    const store = await openEmbeddedStore({ dataDir: dir, compaction: never });
+    await store.users.insertMany(Array.from({ length: 2000 }, (_, i) => padded(i)));
+    for (let i = 0; i < 2000; i += 2) await store.users.updateOne({ _id: padded(i)._id }, { $inc: { version: 1 } });
+    return store;
+  }
+
+  test('reads and writes go on during a rewrite, and the rewritten file holds every one of those writes', async () => {
+    const store = await filled();
+    const before = lines();
+    let finished = false;
+    const rewrite = fileOf(store).compact().then(() => {
+      finished = true;
+    });
+    let duringRewrite = 0;
+    for (let i = 0; !finished; i++) {
+      await store.users.insertOne(padded(5000 + i));
+      await store.users.updateOne({ _id: padded(i)._id }, { $set: { userNameKey: `renamed${i}` }, $inc: { version: 1 } });
+      await store.users.deleteOne({ _id: padded(1999 - i)._id });
+      expect(await store.users.findOne({ _id: padded(5000 + i)._id })).not.toBeNull();
+      if (!finished) duringRewrite++;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await rewrite;
+    expect(duringRewrite).toBeGreaterThan(0);
+    await store.users.insertOne(padded(9999));
+    const expected = await everything(store);
+    await store.close();
+    expect(lines()).toBeLessThan(before); // the superseded versions are gone
+    expect(existsSync(`${file}~`)).toBe(false);
+    const reopened = await openEmbeddedStore({ dataDir: dir, compaction: never });
+    try {
+      expect(await everything(reopened)).toEqual(expected);
+      // Unique keys still hold after the reload: the index declarations were written too.
+      await expect(reopened.users.insertOne(makeUser('again', { userNameKey: 'renamed0' }))).rejects.toMatchObject({ name: 'DuplicateKeyError' });
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  test('a rewrite that fails leaves the data file whole, writes go on, and the next rewrite succeeds', async () => {
+    const store = await filled();
+    mkdirSync(`${file}~`); // the temporary file cannot be created
+    await expect(fileOf(store).compact()).rejects.toThrow();
+    await store.users.updateOne({ _id: padded(1)._id }, { $set: { userNameKey: 'after-failure' } });
+    rmSync(`${file}~`, { recursive: true });
+    const expected = await everything(store);
+    await fileOf(store).compact();
+    expect(lines()).toBe(2000 + 5); // the documents and the index declarations
+    await store.close();
+    const reopened = await openEmbeddedStore({ dataDir: dir, compaction: never });
+    try {
+      expect(await everything(reopened)).toEqual(expected);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  test('closing the store during a rewrite abandons it: no temporary file is left, the data file is whole', async () => {
+    const store = await filled();
+    const expected = await everything(store);
+    const rewrite = fileOf(store).compact();
+    await store.close();
+    await rewrite.catch(() => undefined);
+    expect(existsSync(`${file}~`)).toBe(false);
+    const reopened = await openEmbeddedStore({ dataDir: dir, compaction: never });
+    try {
+      expect(await everything(reopened)).toEqual(expected);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  test("the rewritten file is, line for line, what NeDB's own compaction writes", async () => {
+    const library = new Datastore<Record<string, unknown>>({ filename: path.join(dir, 'library.db') });
+    await library.loadDatabaseAsync();
+    await library.ensureIndexAsync({ fieldName: ['orgId', 'userNameKey'], unique: true });
+    await library.ensureIndexAsync({ fieldName: 'emailKeys' });
+    for (let i = 0; i < 300; i++) await library.insertAsync({ ...padded(i), at: new Date(1_700_000_000_000 + i), tags: [i, `t${i}`] });
+    for (let i = 0; i < 300; i += 3) await library.updateAsync({ _id: padded(i)._id }, { $set: { 'scim.title': `v${i}` } });
+    for (let i = 1; i < 300; i += 7) await library.removeAsync({ _id: padded(i)._id }, {});
+    copyFileSync(path.join(dir, 'library.db'), path.join(dir, 'ours.db'));
+    await library.compactDatafileAsync();
+
+    const ours = new Datastore<unknown>({ filename: path.join(dir, 'ours.db') });
+    const count = await loadDataFile(ours);
+    await keepDataFileOpen(ours, count).compact();
+    expect(readFileSync(path.join(dir, 'ours.db'), 'utf8')).toBe(readFileSync(path.join(dir, 'library.db'), 'utf8'));
   });
 });

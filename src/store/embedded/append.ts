@@ -5,19 +5,22 @@
  * own serializer, same order, same absence of fsync) with one synchronous `write` of a few hundred bytes into the
  * page cache: ~3 µs. The write is handed to the kernel before the store reports success, exactly as before.
  *
- * Compaction replaces the file (NeDB writes a new one and renames it over the old): the handle is closed before and
- * reopened on the next append, so no line ever goes to the replaced file. Both run as tasks of the datastore's queue,
- * so they never interleave.
+ * Compaction replaces the file (a new one renamed over the old, see `keepDataFileOpen`): the handle is closed in the
+ * same synchronous step and reopened on the next append, so no line ever goes to the replaced file.
  */
 import type Datastore from '@seald-io/nedb';
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { byline, internals, model, type NedbPersistence } from './nedb';
+import { closeSync, fdatasyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { byline, internals, model, storage, type NedbPersistence } from './nedb';
 
 export interface DataFile {
-  /** Closes the file (at shutdown). */
+  /** Closes the file (at shutdown), abandoning a rewrite under way: the file it would replace is whole. */
   close(): Promise<void>;
   /** Lines appended since the file was last rewritten, and how many live documents that rewrite wrote. */
   growth(): { appended: number; live: number };
+  /** Rewrites the file to its live documents while the store goes on serving reads and writes. */
+  compact(): Promise<void>;
 }
 
 /**
@@ -90,17 +93,42 @@ function treatLines(persistence: NedbPersistence, stream: NodeJS.ReadableStream,
   });
 }
 
-/** Keeps the data file of `db` open for appends; `linesInFile` as {@link loadDataFile} counted them. */
+/**
+ * Characters of lines serialised between two writes of a rewrite: a few milliseconds of the event loop, after which
+ * requests are served while the chunk goes to the file.
+ */
+const REWRITE_CHUNK = 256 * 1024;
+
+/**
+ * Keeps the data file of `db` open for appends; `linesInFile` as {@link loadDataFile} counted them.
+ *
+ * A rewrite (compaction) does not stop the store. NeDB's runs as a task of the datastore's queue, which holds every
+ * write back until it ends, and serialises all documents in one go: at 100k users the event loop stopped for
+ * 0.6–0.8 s and writes for ~1.5 s; at 1M, ten times that, long enough for an IdP's request to time out. Here the
+ * rewrite takes the list of live documents, and from that same moment every line appended to the data file is also
+ * kept aside. It writes the documents to a temporary file a chunk at a time, yielding between chunks; meanwhile
+ * writes go on, appended to the current file as always. Then, in one synchronous step, it appends the lines kept
+ * aside to the temporary file, syncs it and renames it over the data file. Loading applies a file's lines in order
+ * and the last line of an `_id` wins, so the result holds every write: a document written during the rewrite has its
+ * newest line in the part kept aside, whichever version the snapshot part caught (a write changes a stored document
+ * within one synchronous step, so each line is one whole version). NeDB's steps for a crash are kept: the directory
+ * and the data file are synced first, the temporary file before the rename, the directory after it. Until the rename,
+ * the data file is the complete one; a failed or abandoned rewrite removes its temporary file.
+ */
 export function keepDataFileOpen(db: Datastore<unknown>, linesInFile: number): DataFile {
-  const { persistence } = internals(db);
+  const { persistence, indexes } = internals(db);
   let live = db.getAllData().length;
   // Superseded versions, deletions and index lines: what a rewrite would drop.
   let appended = Math.max(0, linesInFile - live);
   const growth = () => ({ appended, live });
-  if (persistence.inMemoryOnly) return { close: async () => {}, growth };
+  if (persistence.inMemoryOnly) return { close: async () => {}, growth, compact: async () => {} };
   let fd: number | undefined;
+  /** While a rewrite runs: the lines appended since its snapshot. */
+  let keptAside: { text: string[]; lines: number } | undefined;
+  let rewriting: Promise<void> | undefined;
+  let closing = false;
 
-  const close = async () => {
+  const closeFile = () => {
     if (fd !== undefined) closeSync(fd);
     fd = undefined;
   };
@@ -110,20 +138,77 @@ export function keepDataFileOpen(db: Datastore<unknown>, linesInFile: number): D
     for (const doc of docs) lines += `${model.serialize(doc)}\n`;
     if (lines.length === 0) return;
     fd ??= openSync(persistence.filename, 'a', persistence.modes.fileMode);
-    const bytes = Buffer.from(lines, 'utf8');
-    for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+    writeAll(fd, lines);
     appended += docs.length;
+    if (keptAside) {
+      keptAside.text.push(lines);
+      keptAside.lines += docs.length;
+    }
   };
 
-  const rewrite = persistence.persistCachedDatabaseAsync.bind(persistence);
-  persistence.persistCachedDatabaseAsync = async () => {
-    await close();
-    const docs = db.getAllData().length;
-    await rewrite();
-    appended = 0;
-    live = docs;
+  async function rewrite(): Promise<void> {
+    const { filename, modes } = persistence;
+    const temporary = `${filename}~`;
+    const docs = db.getAllData();
+    const aside = (keptAside = { text: [], lines: 0 }); // in the same step as the snapshot: no line falls between
+    let handle: FileHandle | undefined;
+    try {
+      await storage.flushToStorageAsync({ filename: path.dirname(filename), isDir: true, mode: modes.dirMode });
+      await storage.flushToStorageAsync({ filename, mode: modes.fileMode });
+      handle = await open(temporary, 'w', modes.fileMode);
+      let chunk = '';
+      for (const doc of docs) {
+        chunk += `${model.serialize(doc)}\n`;
+        if (chunk.length < REWRITE_CHUNK) continue;
+        await handle.write(chunk);
+        chunk = '';
+        if (closing) throw new Error('rewrite abandoned: the store is closing');
+      }
+      for (const [name, { fieldName, unique, sparse }] of Object.entries(indexes)) {
+        // The `_id` index is the datastore's own; NeDB lists the others so that loading recreates them.
+        if (name !== '_id') chunk += `${model.serialize({ $$indexCreated: { fieldName, unique, sparse } })}\n`;
+      }
+      await handle.write(chunk);
+      await handle.sync();
+      // One synchronous step: no write can come between the lines kept aside and the rename.
+      if (aside.lines > 0) {
+        writeAll(handle.fd, aside.text.join(''));
+        fdatasyncSync(handle.fd);
+      }
+      renameSync(temporary, filename);
+      closeFile(); // the next append opens the new file
+      appended = aside.lines;
+      live = db.getAllData().length;
+    } catch (error) {
+      await unlink(temporary).catch(() => undefined);
+      throw error;
+    } finally {
+      keptAside = undefined;
+      await handle?.close().catch(() => undefined);
+    }
+    await storage.flushToStorageAsync({ filename: path.dirname(filename), isDir: true, mode: modes.dirMode });
+  }
+
+  const compact = () =>
+    (rewriting ??= rewrite().finally(() => {
+      rewriting = undefined;
+    }));
+
+  // NeDB's own compaction (`compactDatafileAsync`, queued) rewrites the same way.
+  persistence.persistCachedDatabaseAsync = compact;
+
+  const close = async () => {
+    closing = true;
+    await rewriting?.catch(() => undefined);
+    closeFile();
   };
-  return { close, growth };
+  return { close, growth, compact };
+}
+
+/** Writes all of `text` at the end of the file open as `fd`, synchronously. */
+function writeAll(fd: number, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
 }
 
 /** An array index as a property name (`"0"`, `"42"`, not `"042"`): objects list such keys first, in numeric order. */

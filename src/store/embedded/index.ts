@@ -284,7 +284,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
     trackQueue(db as Datastore<unknown>);
     // A file that has doubled is rewritten now, before the server listens, rather than by the first check while it
     // serves (a rewrite blocks the event loop: seconds at 1M users).
-    if (needsCompaction(collection.file)) await db.compactDatafileAsync();
+    if (needsCompaction(collection.file)) await collection.file.compact();
     options.onLoaded?.(name, collection.file.growth().live, Math.round(performance.now() - started));
     collections.set(name, collection as unknown as EmbeddedCollection<{ _id: string }>);
     return collection;
@@ -309,7 +309,8 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
      * it resolves, and a file is compacted once it has grown enough (COMPACTION): at start-up, counting the lines it
      * already holds beyond its live documents (append.ts), and while running. Compacting here rewrote ~190 MB at 100k
      * users and took longer than the server's shutdown grace (main.ts), which then exited non-zero in the middle of it
-     * (safe — NeDB writes a temporary file and renames it — but slow and reported as a failure).
+     * (safe — NeDB writes a temporary file and renames it — but slow and reported as a failure). A rewrite under way
+     * is abandoned: its temporary file is removed, and the data file it would have replaced is whole.
      */
     async close() {
       if (compactionTimer) clearInterval(compactionTimer);
@@ -321,9 +322,9 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
   };
   const compactionTimer = options.dataDir
     ? setInterval(() => {
-        for (const { db, file } of collections.values()) {
-          // A failed rewrite leaves the old file whole (NeDB writes a new file, then renames it): the next check retries.
-          if (needsCompaction(file)) void db.compactDatafileAsync().catch(() => undefined);
+        for (const { file } of collections.values()) {
+          // A failed rewrite leaves the old file whole (a new file is renamed over it at the end): the next check retries.
+          if (needsCompaction(file)) void file.compact().catch(() => undefined);
         }
       }, compaction.checkEveryMs)
     : undefined;

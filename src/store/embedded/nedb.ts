@@ -28,6 +28,12 @@ export interface NedbModel {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const model = require('@seald-io/nedb/lib/model.js') as NedbModel;
 
+/** NeDB's crash-safe file steps: `flushToStorageAsync` fsyncs a file or a directory (where the platform allows). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const storage = require('@seald-io/nedb/lib/storage.js') as {
+  flushToStorageAsync(options: { filename: string; isDir?: boolean; mode?: number }): Promise<void>;
+};
+
 /** NeDB's splitter of a data file into lines (on `\n`, `\r\n` and the other line terminators it knows). */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const byline = require('@seald-io/nedb/lib/byline.js') as (stream: NodeJS.ReadableStream) => NodeJS.ReadableStream;
@@ -106,6 +112,8 @@ export interface TreeNode {
 export const hasKey = (node: TreeNode): boolean => Object.prototype.hasOwnProperty.call(node, 'key');
 
 export interface NedbIndex {
+  /** The field, or the fields of a compound index, as declared. */
+  fieldName: string | string[];
   /** The sorted field names (`a,b` for a compound index). */
   _fields: string[];
   unique: boolean;
@@ -126,7 +134,7 @@ export interface NedbPersistence {
   filename: string;
   inMemoryOnly: boolean;
   corruptAlertThreshold: number;
-  modes: { fileMode: number };
+  modes: { fileMode: number; dirMode: number };
   persistNewStateAsync(docs: unknown[]): Promise<void>;
   persistCachedDatabaseAsync(): Promise<void>;
   /** Reads a data file's lines into its live documents and declared indexes. */
