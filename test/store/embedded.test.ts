@@ -161,6 +161,17 @@ describe('embedded store rewrite of a data file, while serving', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+  /** Opens the data directory again and checks it holds `expected`; `more` checks the reopened store further. */
+  async function expectOnReopen(expected: unknown[], more?: (reopened: Store) => Promise<void>): Promise<void> {
+    const reopened = await openEmbeddedStore({ dataDir: dir, compaction: never });
+    try {
+      expect(await everything(reopened)).toEqual(expected);
+      await more?.(reopened);
+    } finally {
+      await reopened.close();
+    }
+  }
+
   async function filled(): Promise<Store> {
     const store = await openEmbeddedStore({ dataDir: dir, compaction: never });
     await store.users.insertMany(Array.from({ length: 2000 }, (_, i) => padded(i)));
@@ -191,14 +202,10 @@ describe('embedded store rewrite of a data file, while serving', () => {
     await store.close();
     expect(lines()).toBeLessThan(before); // the superseded versions are gone
     expect(existsSync(`${file}~`)).toBe(false);
-    const reopened = await openEmbeddedStore({ dataDir: dir, compaction: never });
-    try {
-      expect(await everything(reopened)).toEqual(expected);
+    await expectOnReopen(expected, async (reopened) => {
       // Unique keys still hold after the reload: the index declarations were written too.
       await expect(reopened.users.insertOne(makeUser('again', { userNameKey: 'renamed0' }))).rejects.toMatchObject({ name: 'DuplicateKeyError' });
-    } finally {
-      await reopened.close();
-    }
+    });
   });
 
   test('a rewrite that fails leaves the data file whole, writes go on, and the next rewrite succeeds', async () => {
@@ -211,12 +218,7 @@ describe('embedded store rewrite of a data file, while serving', () => {
     await fileOf(store).compact();
     expect(lines()).toBe(2000 + 5); // the documents and the index declarations
     await store.close();
-    const reopened = await openEmbeddedStore({ dataDir: dir, compaction: never });
-    try {
-      expect(await everything(reopened)).toEqual(expected);
-    } finally {
-      await reopened.close();
-    }
+    await expectOnReopen(expected);
   });
 
   test('closing the store during a rewrite abandons it: no temporary file is left, the data file is whole', async () => {
@@ -226,12 +228,7 @@ describe('embedded store rewrite of a data file, while serving', () => {
     await store.close();
     await rewrite.catch(() => undefined);
     expect(existsSync(`${file}~`)).toBe(false);
-    const reopened = await openEmbeddedStore({ dataDir: dir, compaction: never });
-    try {
-      expect(await everything(reopened)).toEqual(expected);
-    } finally {
-      await reopened.close();
-    }
+    await expectOnReopen(expected);
   });
 
   test("the rewritten file is, line for line, what NeDB's own compaction writes", async () => {
