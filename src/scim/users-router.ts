@@ -13,6 +13,7 @@ import { applySelection, isSelected, type AttributeSelection } from './selection
 import { baseUrlOf, contextOf, ifMatchVersions, listParamsOf, searchParamsOf } from './request';
 import { coerceInbound, CORE_USER, definitionOf, ENTERPRISE_USER, LIFECYCLE_USER, userSchema } from './schema';
 import { canonicalOperations, inRequestTerms, targetedNames, type PatchOperation } from './patch-paths';
+import { appliedPatch } from './patch-apply';
 import { assertOnePrimary, valuesAfterPatch } from './multi-valued';
 import { isObject, jsonCopy, type Json } from './json';
 import { guardPatchPath } from './guards';
@@ -210,10 +211,9 @@ export function usersRouter({ store, publicUrl, userPatchResponse = 'resource' }
             const quirked = managerValueFilter(resource, patch.Operations);
             if (quirked.length === 0) return undefined;
             const { operations, origins } = canonicalOperations(definitionOf(UserSchema), resource, quirked as PatchOperation[]);
-            const effective = new SCIMMY.Messages.PatchOp({ schemas: patch.schemas, Operations: operations as never });
             let patched: unknown;
             try {
-              patched = await effective.apply(new UserSchema(filteredPathUpserts(resource, operations), 'out') as never);
+              patched = await appliedPatch(UserSchema, filteredPathUpserts(resource, operations), operations);
             } catch (error) {
               throw refusedValue(inRequestTerms(error, origins));
             }

@@ -62,6 +62,49 @@ describe('PATCH /Users details', () => {
     ]);
   });
 
+  test('a replace through a value filter that matches nothing is 400 noTarget and changes nothing (RFC 7644 §3.5.2.3)', async () => {
+    const before = await user();
+    const res = await t.scim.patch(
+      `/Users/${id}`,
+      patchBody({ op: 'replace', path: 'title', value: 'Lead' }, { op: 'replace', path: 'emails[value eq "nobody@example.com"]', value: { value: 'new@example.com', type: 'other' } }),
+    );
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ scimType: 'noTarget' });
+    expect(res.body.detail).toContain('operation 2');
+    expect(await user()).toEqual(before); // the title of operation 1 was not kept either
+    // A filter that matches replaces the values it matched with the new one.
+    await t.scim.patch(`/Users/${id}`, patchBody({ op: 'replace', path: 'emails[type eq "home"]', value: { value: 'ada@new-home.test', type: 'home' } })).expect(200);
+    expect((await user()).emails).toEqual([
+      { value: 'ada@example.com', type: 'work', primary: true },
+      { value: 'ada@new-home.test', type: 'home' },
+    ]);
+  });
+
+  test('a replace through a value filter sees the values the operations before it added', async () => {
+    const res = await t.scim.patch(
+      `/Users/${id}`,
+      patchBody(
+        { op: 'add', path: 'emails', value: [{ value: 'ada@other.test', type: 'other' }] },
+        { op: 'replace', path: 'emails[value eq "ada@other.test"]', value: { value: 'ada@third.test', type: 'other' } },
+        { op: 'replace', path: 'title', value: 'Lead' },
+      ),
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.emails.map((e: { value: string }) => e.value)).toEqual(['ada@example.com', 'Ada@Home.test', 'ada@third.test']);
+    expect(res.body.title).toBe('Lead');
+    // An error after such a replace is numbered as the request numbered it.
+    const bad = await t.scim.patch(
+      `/Users/${id}`,
+      patchBody(
+        { op: 'replace', path: 'title', value: 'Chief' },
+        { op: 'replace', path: 'emails[type eq "home"]', value: { value: 'a@h.test', type: 'home' } },
+        { op: 'replace', path: 'displayName', value: 42 },
+      ),
+    );
+    expect(bad.status).toBe(400);
+    expect(bad.body.detail).toContain("for 'replace' op of operation 3");
+  });
+
   test('value filters compare case-insensitive sub-attributes without regard to case (emails value and type)', async () => {
     await t.scim.patch(`/Users/${id}`, patchBody({ op: 'replace', path: 'emails[type eq "WORK"].value', value: 'ada@work.test' })).expect(200);
     await t.scim.patch(`/Users/${id}`, patchBody({ op: 'remove', path: 'emails[value eq "ADA@HOME.TEST"]' })).expect(200);
