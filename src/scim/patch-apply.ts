@@ -23,14 +23,14 @@ const ENDS_IN_FILTER = /^([A-Za-z][\w-]*)\[(.+)\]$/;
  * checked against the resource as the operations before it left it; one that matches no value throws scimmy's
  * `400 noTarget`, numbered like scimmy's own errors.
  */
-export async function appliedPatch(Resource: ResourceClass, resource: Json, operations: PatchOperation[]): Promise<object | undefined> {
-  let patched: object | undefined;
+export async function appliedPatch(Resource: ResourceClass, resource: Json, operations: PatchOperation[]): Promise<Json | undefined> {
+  let patched: Json | undefined;
   let applied = 0;
   const applyUpTo = async (end: number) => {
     if (end === applied) return;
     const step = new SCIMMY.Messages.PatchOp({ schemas: [PATCH_OP], Operations: operations.slice(applied, end) as never });
     try {
-      patched = (await step.apply(new Resource(patched ?? resource, 'out') as never)) ?? patched;
+      patched = ((await step.apply(new Resource(patched ?? resource, 'out') as never)) as Json | undefined) ?? patched;
     } catch (error) {
       throw renumbered(error, applied);
     }
@@ -42,7 +42,7 @@ export async function appliedPatch(Resource: ResourceClass, resource: Json, oper
     if (!filtered) continue;
     await applyUpTo(i);
     const [, attribute, filter] = filtered;
-    const values = (patched ?? resource)[attribute as keyof object] as unknown;
+    const values = (patched ?? resource)[attribute];
     if (!Array.isArray(values) || new SCIMMY.Types.Filter(filter).match(values).length === 0) {
       throw new SCIMMY.Types.Error(400, 'noTarget', `Filter '${path}' does not match any values for 'replace' op of operation ${i + 1} in PatchOp request body`);
     }
