@@ -3,7 +3,7 @@
  * or the start-up reconciliation — completes the seat release, session revocation and audit event.
  */
 import request from 'supertest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import fs, { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApp } from '../../src/http/app';
@@ -152,5 +152,39 @@ describe('durability of deprovisioning', () => {
     await completeEffects(racing, ctx, s.org, written!);
     expect((await s.get(`/Users/${bob.id}`).expect(200)).body[LIFECYCLE].license).toBe('licensed');
     expect(await s.seats()).toEqual({ seats: 1, used: 1, available: 0 });
+  });
+});
+
+describe('a full disk', () => {
+  test('a create the disk refuses is 503 with Retry-After, /readyz turns 503, and after a restart the user is not half there', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'scim-diskfull-'));
+    try {
+      const store = await openEmbeddedStore({ dataDir: dir });
+      const s = await setup(store);
+      await s.post('/Users', userBody('kept@example.com')).expect(201);
+      jest.spyOn(fs, 'writeSync').mockImplementation(() => {
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      });
+      const refused = await s.post('/Users', userBody('refused@example.com'));
+      jest.restoreAllMocks();
+      expect(refused.status).toBe(503);
+      expect(refused.headers['retry-after']).toBeDefined();
+      expect(refused.body).toMatchObject({ status: '503' });
+      expect((await request(s.app).get('/readyz')).status).toBe(503);
+      // The IdP's retry is refused the same way until the server restarts; it never sees a 409 for a user the disk lacks.
+      expect((await s.post('/Users', userBody('refused@example.com'))).status).toBe(503);
+      await store.close();
+
+      const reopened = await openEmbeddedStore({ dataDir: dir });
+      const after = await setup(reopened);
+      expect((await request(after.app).get('/readyz')).status).toBe(200);
+      const list = await after.get('/Users?filter=userName%20eq%20%22refused@example.com%22').expect(200);
+      expect(list.body.totalResults).toBe(0);
+      await after.post('/Users', userBody('refused@example.com')).expect(201);
+      await reopened.close();
+    } finally {
+      jest.restoreAllMocks();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

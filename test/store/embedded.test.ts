@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import fs, { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Datastore from '@seald-io/nedb';
@@ -246,5 +246,56 @@ describe('embedded store rewrite of a data file, while serving', () => {
     const count = await loadDataFile(ours);
     await keepDataFileOpen(ours, count).compact();
     expect(readFileSync(path.join(dir, 'ours.db'), 'utf8')).toBe(readFileSync(path.join(dir, 'library.db'), 'utf8'));
+  });
+});
+
+describe('embedded store when the disk refuses an append', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'scim-store-'));
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The next append writes part of its bytes, then the disk is full. */
+  function diskFullAfterPart(): void {
+    const write = fs.writeSync;
+    let calls = 0;
+    jest.spyOn(fs, 'writeSync').mockImplementation(((fd: number, buffer: Buffer, offset: number) => {
+      if (calls++ === 0) return write(fd, buffer, offset, Math.ceil((buffer.length - offset) / 2));
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    }) as typeof fs.writeSync);
+  }
+
+  test('the write fails as store-unavailable, the file keeps no partial line, and nothing is read or written until a restart', async () => {
+    const store = await openEmbeddedStore({ dataDir: dir });
+    await store.users.insertOne(makeUser('u1', { userNameKey: 'kept' }));
+    const file = path.join(dir, 'users.db');
+    const before = readFileSync(file, 'utf8');
+    diskFullAfterPart();
+    await expect(store.users.insertOne(makeUser('u2', { userNameKey: 'refused' }))).rejects.toMatchObject({ name: 'StoreUnavailableError' });
+    jest.restoreAllMocks();
+    expect(readFileSync(file, 'utf8')).toBe(before);
+    // Memory may be ahead of the files now: every collection refuses reads and writes, and the store reports itself
+    // unready.
+    await expect(store.users.findOne({ _id: 'u2' })).rejects.toMatchObject({ name: 'StoreUnavailableError' });
+    await expect(store.users.count({})).rejects.toMatchObject({ name: 'StoreUnavailableError' });
+    await expect(store.users.updateOne({ _id: 'u1' }, { $set: { userNameKey: 'changed' } })).rejects.toMatchObject({ name: 'StoreUnavailableError' });
+    await expect(store.audit.insertOne({ _id: 'e1' } as never)).rejects.toMatchObject({ name: 'StoreUnavailableError' });
+    await expect(store.ping()).rejects.toMatchObject({ name: 'StoreUnavailableError', message: expect.stringContaining('ENOSPC') });
+    expect(readFileSync(file, 'utf8')).toBe(before);
+    await store.close();
+
+    const reopened = await openEmbeddedStore({ dataDir: dir });
+    try {
+      expect((await reopened.users.find({})).map((u) => u.userNameKey)).toEqual(['kept']);
+      await reopened.ping();
+      await reopened.users.insertOne(makeUser('u3', { userNameKey: 'after-restart' }));
+      expect(await reopened.users.count({})).toBe(2);
+    } finally {
+      await reopened.close();
+    }
   });
 });

@@ -9,9 +9,10 @@
  * same synchronous step and reopened on the next append, so no line ever goes to the replaced file.
  */
 import type Datastore from '@seald-io/nedb';
-import { closeSync, fdatasyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, renameSync, writeSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { StoreUnavailableError } from '../port';
 import { byline, internals, model, storage, type NedbPersistence } from './nedb';
 
 export interface DataFile {
@@ -21,6 +22,8 @@ export interface DataFile {
   growth(): { appended: number; live: number };
   /** Rewrites the file to its live documents while the store goes on serving reads and writes. */
   compact(): Promise<void>;
+  /** Set once an append has failed: the documents in memory then hold a change the file does not. */
+  failure(): StoreUnavailableError | undefined;
 }
 
 /**
@@ -121,8 +124,11 @@ export function keepDataFileOpen(db: Datastore<unknown>, linesInFile: number): D
   // Superseded versions, deletions and index lines: what a rewrite would drop.
   let appended = Math.max(0, linesInFile - live);
   const growth = () => ({ appended, live });
-  if (persistence.inMemoryOnly) return { close: async () => {}, growth, compact: async () => {} };
+  if (persistence.inMemoryOnly) return { close: async () => {}, growth, compact: async () => {}, failure: () => undefined };
   let fd: number | undefined;
+  /** The file's length as the appends know it: where a failed append cuts it back to. */
+  let length = 0;
+  let failed: StoreUnavailableError | undefined;
   /** While a rewrite runs: the lines appended since its snapshot. */
   let keptAside: { text: string[]; lines: number } | undefined;
   let rewriting: Promise<void> | undefined;
@@ -137,14 +143,38 @@ export function keepDataFileOpen(db: Datastore<unknown>, linesInFile: number): D
     let lines = '';
     for (const doc of docs) lines += `${model.serialize(doc)}\n`;
     if (lines.length === 0) return;
-    fd ??= openSync(persistence.filename, 'a', persistence.modes.fileMode);
-    writeAll(fd, lines);
+    if (fd === undefined) {
+      fd = openSync(persistence.filename, 'a', persistence.modes.fileMode);
+      length = fstatSync(fd).size;
+    }
+    try {
+      length += writeAll(fd, lines);
+    } catch (error) {
+      throw failedAppend(fd, error);
+    }
     appended += docs.length;
     if (keptAside) {
       keptAside.text.push(lines);
       keptAside.lines += docs.length;
     }
   };
+
+  /**
+   * An append the file refused (a full disk, an I/O error). The change is already in memory, and NeDB's operations
+   * cannot be undone there, so the store stops answering (index.ts) until a restart reloads the file. The file is cut
+   * back to its last whole line: a partial one would swallow the next line appended after it.
+   */
+  function failedAppend(openFd: number, error: unknown): StoreUnavailableError {
+    try {
+      ftruncateSync(openFd, length);
+    } catch {
+      // The file keeps a partial last line, which loading skips as one corrupt line.
+    }
+    closeFile();
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+    failed ??= new StoreUnavailableError(`embedded store: appending to ${path.basename(persistence.filename)} failed (${code}); restart once it is fixed`, { cause: error });
+    return failed;
+  }
 
   async function rewrite(): Promise<void> {
     const { filename, modes } = persistence;
@@ -202,13 +232,14 @@ export function keepDataFileOpen(db: Datastore<unknown>, linesInFile: number): D
     await rewriting?.catch(() => undefined);
     closeFile();
   };
-  return { close, growth, compact };
+  return { close, growth, compact, failure: () => failed };
 }
 
-/** Writes all of `text` at the end of the file open as `fd`, synchronously. */
-function writeAll(fd: number, text: string): void {
+/** Writes all of `text` at the end of the file open as `fd`, synchronously; returns the bytes written. */
+function writeAll(fd: number, text: string): number {
   const bytes = Buffer.from(text, 'utf8');
   for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+  return bytes.length;
 }
 
 /** An array index as a property name (`"0"`, `"42"`, not `"042"`): objects list such keys first, in numeric order. */

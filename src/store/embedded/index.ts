@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { INDEXES } from '../indexes';
 import type { Collection, DeepReadonly, FindOptions, Query, Store, Update } from '../port';
-import { DuplicateKeyError } from '../port';
+import { DuplicateKeyError, StoreUnavailableError } from '../port';
 import { DatastoreReader, type Change, type ReadOptions } from './read';
 import { patchIndexTrees } from './index-buckets';
 import { patchIdLookups } from './id-lookups';
@@ -109,8 +109,19 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
     readonly db: Datastore<T>,
     /** The data file NeDB appends to (append.ts). */
     readonly file: DataFile,
+    /** Why the store no longer answers, if an append to any of its files has failed. */
+    private readonly storeFailure: () => StoreUnavailableError | undefined = () => undefined,
   ) {
     this.reader = new DatastoreReader(db as Datastore<unknown>);
+  }
+
+  /**
+   * Throws once an append has failed. Memory then holds a change the files lack: a read would answer from it (a retried
+   * create would see its own failed attempt and get a 409), a write would build on it. A restart reloads the files.
+   */
+  private refuseIfFailed(): void {
+    const failure = this.storeFailure();
+    if (failure) throw failure;
   }
 
   async findOne(query: Query, options: Pick<FindOptions, 'projection' | 'sort'> = {}): Promise<T | null> {
@@ -127,6 +138,7 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
   }
 
   private async read(query: Query, options: FindOptions, copies: boolean): Promise<T[]> {
+    this.refuseIfFailed();
     const nedbQuery = toNedbQuery(query);
     // Answered at once from memory, with NeDB's result (read.ts).
     const read = this.reader.find(nedbQuery, options as ReadOptions, copies);
@@ -140,6 +152,7 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
   }
 
   async count(query: Query): Promise<number> {
+    this.refuseIfFailed();
     const nedbQuery = toNedbQuery(query);
     const counted = this.reader.count(nedbQuery);
     if (counted !== undefined) return counted;
@@ -216,6 +229,7 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
    * `inserted`: the documents being inserted, to tell an `_id` collision from a unique-field one.
    */
   private async guard<R>(write: () => Promise<R>, inserted: readonly T[] = [], changed?: (result: R) => Change): Promise<R> {
+    this.refuseIfFailed();
     let result: R;
     try {
       result = await write();
@@ -246,6 +260,14 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
   installFastLines();
   const collections = new Map<string, EmbeddedCollection<{ _id: string }>>();
   const compaction = options.compaction ?? COMPACTION;
+  // An append that failed leaves memory ahead of the files: no collection answers again until a restart reloads them.
+  const storeFailure = () => {
+    for (const { file } of collections.values()) {
+      const failure = file.failure();
+      if (failure) return failure;
+    }
+    return undefined;
+  };
   const needsCompaction = (file: DataFile) => {
     const { appended, live } = file.growth();
     return appended >= Math.max(live, compaction.minAppends);
@@ -279,7 +301,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
     }
     patchIndexTrees(db as Datastore<unknown>);
     patchIdLookups(db as Datastore<unknown>);
-    const collection = new EmbeddedCollection<T>(name, db, keepDataFileOpen(db as Datastore<unknown>, linesInFile));
+    const collection = new EmbeddedCollection<T>(name, db, keepDataFileOpen(db as Datastore<unknown>, linesInFile), storeFailure);
     // Appends are synchronous from here on (append.ts): the adapter's writes may skip an idle queue.
     trackQueue(db as Datastore<unknown>);
     // A file that has doubled is rewritten now, before the server listens, rather than by the first check while it
@@ -301,8 +323,10 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
     seats: await open<SeatDoc>('seats'),
     workspaces: await open<WorkspaceDoc>('workspaces'),
     accessRequests: await open<AccessRequestDoc>('accessRequests'),
+    /** Reachable while the process runs, unless an append has failed (then `/readyz` says so until a restart). */
     async ping() {
-      /* an embedded store is reachable while the process runs */
+      const failure = storeFailure();
+      if (failure) throw failure;
     },
     /**
      * Waits for every queued operation to finish; does not compact. Every write is already appended to its file when
