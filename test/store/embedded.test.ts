@@ -269,6 +269,28 @@ describe('embedded store when the disk refuses an append', () => {
     }) as typeof fs.writeSync);
   }
 
+  test('a rewrite under way when an append fails is abandoned: the refused change never becomes durable', async () => {
+    const store = await openEmbeddedStore({ dataDir: dir, compaction: { checkEveryMs: 3_600_000, minAppends: 1e9 } });
+    await store.users.insertMany(Array.from({ length: 2000 }, (_, i) => makeUser(`u${i}`, { userNameKey: `user${i}`, scim: { userName: `user${i}`, title: 'x'.repeat(1000) } })));
+    const rewrite = (store.users as unknown as { file: DataFile }).file.compact();
+    // The refused update changes the stored document in memory first, after the rewrite took its snapshot.
+    jest.spyOn(fs, 'writeSync').mockImplementation(() => {
+      throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+    });
+    await expect(store.users.updateOne({ _id: 'u1' }, { $set: { userNameKey: 'refused' } })).rejects.toMatchObject({ name: 'StoreUnavailableError' });
+    jest.restoreAllMocks();
+    await expect(rewrite).rejects.toThrow('an append failed');
+    await store.close();
+    expect(existsSync(path.join(dir, 'users.db~'))).toBe(false);
+    const reopened = await openEmbeddedStore({ dataDir: dir });
+    try {
+      expect((await reopened.users.findOne({ _id: 'u1' }))?.userNameKey).toBe('user1');
+      expect(await reopened.users.count({})).toBe(2000);
+    } finally {
+      await reopened.close();
+    }
+  });
+
   test('the write fails as store-unavailable, the file keeps no partial line, and nothing is read or written until a restart', async () => {
     const store = await openEmbeddedStore({ dataDir: dir });
     await store.users.insertOne(makeUser('u1', { userNameKey: 'kept' }));

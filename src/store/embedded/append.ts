@@ -176,6 +176,15 @@ export function keepDataFileOpen(db: Datastore<unknown>, linesInFile: number): D
     return failed;
   }
 
+  /**
+   * A rewrite stops when the store closes, and when an append has failed: the snapshot may then hold the change the
+   * file refused, which the rename would make durable after its request was answered 503.
+   */
+  function abandonIfStopped(): void {
+    if (closing) throw new Error('rewrite abandoned: the store is closing');
+    if (failed) throw new Error('rewrite abandoned: an append failed', { cause: failed });
+  }
+
   async function rewrite(): Promise<void> {
     const { filename, modes } = persistence;
     const temporary = `${filename}~`;
@@ -192,7 +201,7 @@ export function keepDataFileOpen(db: Datastore<unknown>, linesInFile: number): D
         if (chunk.length < REWRITE_CHUNK) continue;
         await handle.write(chunk);
         chunk = '';
-        if (closing) throw new Error('rewrite abandoned: the store is closing');
+        abandonIfStopped();
       }
       for (const [name, { fieldName, unique, sparse }] of Object.entries(indexes)) {
         // The `_id` index is the datastore's own; NeDB lists the others so that loading recreates them.
@@ -200,6 +209,7 @@ export function keepDataFileOpen(db: Datastore<unknown>, linesInFile: number): D
       }
       await handle.write(chunk);
       await handle.sync();
+      abandonIfStopped();
       // One synchronous step: no write can come between the lines kept aside and the rename.
       if (aside.lines > 0) {
         writeAll(handle.fd, aside.text.join(''));
