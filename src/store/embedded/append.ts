@@ -22,8 +22,14 @@ export interface DataFile {
   growth(): { appended: number; live: number };
   /** Rewrites the file to its live documents while the store goes on serving reads and writes. */
   compact(): Promise<void>;
-  /** Set once an append has failed: the documents in memory then hold a change the file does not. */
-  failure(): StoreUnavailableError | undefined;
+}
+
+/**
+ * Shared by the data files of one store: the first append that fails sets `failure`. The documents in memory then
+ * hold a change the files do not, and the store stops answering (index.ts) until a restart reloads the files.
+ */
+export interface StoreHealth {
+  failure?: StoreUnavailableError;
 }
 
 /**
@@ -103,7 +109,8 @@ function treatLines(persistence: NedbPersistence, stream: NodeJS.ReadableStream,
 const REWRITE_CHUNK = 256 * 1024;
 
 /**
- * Keeps the data file of `db` open for appends; `linesInFile` as {@link loadDataFile} counted them.
+ * Keeps the data file of `db` open for appends; `linesInFile` as {@link loadDataFile} counted them. A failed append
+ * is recorded in `health`.
  *
  * A rewrite (compaction) does not stop the store. NeDB's runs as a task of the datastore's queue, which holds every
  * write back until it ends, and serialises all documents in one go: at 100k users the event loop stopped for
@@ -118,17 +125,16 @@ const REWRITE_CHUNK = 256 * 1024;
  * and the data file are synced first, the temporary file before the rename, the directory after it. Until the rename,
  * the data file is the complete one; a failed or abandoned rewrite removes its temporary file.
  */
-export function keepDataFileOpen(db: Datastore<unknown>, linesInFile: number): DataFile {
+export function keepDataFileOpen(db: Datastore<unknown>, linesInFile: number, health: StoreHealth = {}): DataFile {
   const { persistence, indexes } = internals(db);
   let live = db.getAllData().length;
   // Superseded versions, deletions and index lines: what a rewrite would drop.
   let appended = Math.max(0, linesInFile - live);
   const growth = () => ({ appended, live });
-  if (persistence.inMemoryOnly) return { close: async () => {}, growth, compact: async () => {}, failure: () => undefined };
+  if (persistence.inMemoryOnly) return { close: async () => {}, growth, compact: async () => {} };
   let fd: number | undefined;
   /** The file's length as the appends know it: where a failed append cuts it back to. */
   let length = 0;
-  let failed: StoreUnavailableError | undefined;
   /** While a rewrite runs: the lines appended since its snapshot. */
   let keptAside: { text: string[]; lines: number } | undefined;
   let rewriting: Promise<void> | undefined;
@@ -161,8 +167,8 @@ export function keepDataFileOpen(db: Datastore<unknown>, linesInFile: number): D
 
   /**
    * An append the file refused (a full disk, an I/O error). The change is already in memory, and NeDB's operations
-   * cannot be undone there, so the store stops answering (index.ts) until a restart reloads the file. The file is cut
-   * back to its last whole line: a partial one would swallow the next line appended after it.
+   * cannot be undone there, so it is recorded in `health` (see {@link StoreHealth}). The file is cut back to its last
+   * whole line: a partial one would swallow the next line appended after it.
    */
   function failedAppend(openFd: number, error: unknown): StoreUnavailableError {
     try {
@@ -172,17 +178,17 @@ export function keepDataFileOpen(db: Datastore<unknown>, linesInFile: number): D
     }
     closeFile();
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-    failed ??= new StoreUnavailableError(`embedded store: appending to ${path.basename(persistence.filename)} failed (${code}); restart once it is fixed`, { cause: error });
-    return failed;
+    health.failure ??= new StoreUnavailableError(`embedded store: appending to ${path.basename(persistence.filename)} failed (${code}); restart once it is fixed`, { cause: error });
+    return health.failure;
   }
 
   /**
-   * A rewrite stops when the store closes, and when an append has failed: the snapshot may then hold the change the
+   * A rewrite stops when the store closes, and when an append has failed: the snapshot may then hold the change a
    * file refused, which the rename would make durable after its request was answered 503.
    */
   function abandonIfStopped(): void {
     if (closing) throw new Error('rewrite abandoned: the store is closing');
-    if (failed) throw new Error('rewrite abandoned: an append failed', { cause: failed });
+    if (health.failure) throw new Error('rewrite abandoned: an append failed', { cause: health.failure });
   }
 
   async function rewrite(): Promise<void> {
@@ -242,7 +248,7 @@ export function keepDataFileOpen(db: Datastore<unknown>, linesInFile: number): D
     await rewriting?.catch(() => undefined);
     closeFile();
   };
-  return { close, growth, compact, failure: () => failed };
+  return { close, growth, compact };
 }
 
 /** Writes all of `text` at the end of the file open as `fd`, synchronously; returns the bytes written. */

@@ -11,14 +11,14 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { INDEXES } from '../indexes';
 import type { Collection, DeepReadonly, FindOptions, Query, Store, Update } from '../port';
-import { DuplicateKeyError, StoreUnavailableError } from '../port';
+import { DuplicateKeyError } from '../port';
 import { DatastoreReader, type Change, type ReadOptions } from './read';
 import { patchIndexTrees } from './index-buckets';
 import { patchIdLookups } from './id-lookups';
 import { trackQueue } from './queue';
 import { installBulkIndexBuild } from './bulk-index';
 import { installFastLines } from './lines';
-import { keepDataFileOpen, loadDataFile, type DataFile } from './append';
+import { keepDataFileOpen, loadDataFile, type DataFile, type StoreHealth } from './append';
 import { internals } from './nedb';
 import { insertOne, updateById } from './write';
 import type { AccessRequestDoc, AuditEventDoc, GroupDoc, MembershipDoc, OrganizationDoc, SeatDoc, TokenDoc, UserDoc, WorkspaceDoc } from '../documents';
@@ -109,8 +109,8 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
     readonly db: Datastore<T>,
     /** The data file NeDB appends to (append.ts). */
     readonly file: DataFile,
-    /** Why the store no longer answers, if an append to any of its files has failed. */
-    private readonly storeFailure: () => StoreUnavailableError | undefined = () => undefined,
+    /** Shared by the store's collections: set when an append to any of its files has failed. */
+    private readonly health: StoreHealth = {},
   ) {
     this.reader = new DatastoreReader(db as Datastore<unknown>);
   }
@@ -120,8 +120,7 @@ class EmbeddedCollection<T extends { _id: string }> implements Collection<T> {
    * create would see its own failed attempt and get a 409), a write would build on it. A restart reloads the files.
    */
   private refuseIfFailed(): void {
-    const failure = this.storeFailure();
-    if (failure) throw failure;
+    if (this.health.failure) throw this.health.failure;
   }
 
   async findOne(query: Query, options: Pick<FindOptions, 'projection' | 'sort'> = {}): Promise<T | null> {
@@ -261,13 +260,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
   const collections = new Map<string, EmbeddedCollection<{ _id: string }>>();
   const compaction = options.compaction ?? COMPACTION;
   // An append that failed leaves memory ahead of the files: no collection answers again until a restart reloads them.
-  const storeFailure = () => {
-    for (const { file } of collections.values()) {
-      const failure = file.failure();
-      if (failure) return failure;
-    }
-    return undefined;
-  };
+  const health: StoreHealth = {};
   const needsCompaction = (file: DataFile) => {
     const { appended, live } = file.growth();
     return appended >= Math.max(live, compaction.minAppends);
@@ -301,7 +294,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
     }
     patchIndexTrees(db as Datastore<unknown>);
     patchIdLookups(db as Datastore<unknown>);
-    const collection = new EmbeddedCollection<T>(name, db, keepDataFileOpen(db as Datastore<unknown>, linesInFile), storeFailure);
+    const collection = new EmbeddedCollection<T>(name, db, keepDataFileOpen(db as Datastore<unknown>, linesInFile, health), health);
     // Appends are synchronous from here on (append.ts): the adapter's writes may skip an idle queue.
     trackQueue(db as Datastore<unknown>);
     // A file that has doubled is rewritten now, before the server listens, rather than by the first check while it
@@ -325,8 +318,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
     accessRequests: await open<AccessRequestDoc>('accessRequests'),
     /** Reachable while the process runs, unless an append has failed (then `/readyz` says so until a restart). */
     async ping() {
-      const failure = storeFailure();
-      if (failure) throw failure;
+      if (health.failure) throw health.failure;
     },
     /**
      * Waits for every queued operation to finish; does not compact. Every write is already appended to its file when
