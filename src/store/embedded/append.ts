@@ -135,8 +135,8 @@ export function keepDataFileOpen(db: Datastore<unknown>, linesInFile: number, he
   let fd: number | undefined;
   /** The file's length as the appends know it: where a failed append cuts it back to. */
   let length = 0;
-  /** While a rewrite runs: the lines appended since its snapshot. */
-  let keptAside: { text: string[]; lines: number } | undefined;
+  /** While a rewrite runs: the text appended since its snapshot. */
+  let keptAside: string[] | undefined;
   let rewriting: Promise<void> | undefined;
   let closing = false;
 
@@ -159,10 +159,7 @@ export function keepDataFileOpen(db: Datastore<unknown>, linesInFile: number, he
       throw failedAppend(fd, error);
     }
     appended += docs.length;
-    if (keptAside) {
-      keptAside.text.push(lines);
-      keptAside.lines += docs.length;
-    }
+    keptAside?.push(lines);
   };
 
   /**
@@ -195,7 +192,9 @@ export function keepDataFileOpen(db: Datastore<unknown>, linesInFile: number, he
     const { filename, modes } = persistence;
     const temporary = `${filename}~`;
     const docs = db.getAllData();
-    const aside = (keptAside = { text: [], lines: 0 }); // in the same step as the snapshot: no line falls between
+    // In the same step as the snapshot: no line falls between. The lines appended from here on are kept aside.
+    const aside: string[] = (keptAside = []);
+    const appendedBefore = appended;
     let handle: FileHandle | undefined;
     try {
       await storage.flushToStorageAsync({ filename: path.dirname(filename), isDir: true, mode: modes.dirMode });
@@ -217,13 +216,13 @@ export function keepDataFileOpen(db: Datastore<unknown>, linesInFile: number, he
       await handle.sync();
       abandonIfStopped();
       // One synchronous step: no write can come between the lines kept aside and the rename.
-      if (aside.lines > 0) {
-        writeAll(handle.fd, aside.text.join(''));
+      if (aside.length > 0) {
+        writeAll(handle.fd, aside.join(''));
         fdatasyncSync(handle.fd);
       }
       renameSync(temporary, filename);
       closeFile(); // the next append opens the new file
-      appended = aside.lines;
+      appended -= appendedBefore; // the lines kept aside: the new file's only superseded ones
       live = db.getAllData().length;
     } catch (error) {
       await unlink(temporary).catch(() => undefined);
