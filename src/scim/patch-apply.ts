@@ -7,10 +7,10 @@
  * (quirks.ts, `filteredPathUpserts`) has had its say.
  */
 import SCIMMY from 'scimmy';
+import type { Json } from './json';
 import type { PatchOperation } from './patch-paths';
 import { PATCH_OP } from './schema';
 
-type Json = Record<string, unknown>;
 /** A scimmy resource class (`SCIMMY.Schemas.User`), as PatchOp#apply takes an instance of it. */
 type ResourceClass = new (resource: object, direction: 'out') => object;
 
