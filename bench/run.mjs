@@ -14,7 +14,9 @@
 //
 // Side by side: BASE=<git revision> measures this checkout against that revision instead of against bare express —
 // both servers on copies of the same data, SLICES (6) alternating slices of SLICE (2) seconds each per op — and
-// reports each one's median CPU per request and their ratio (see sideBySide).
+// reports each one's median CPU per request and their ratio (see sideBySide). BASE_N=<users> does the same with this
+// checkout on both sides, one server on N users and one on BASE_N: the scale ratio of PERFORMANCE.md §5 (throughput
+// at 1M against 100k) measured at the same moments, e.g. `N=1000000 BASE_N=100000 OPS=U1,U2,U3,U4,U6 npm run bench`.
 //
 // Steps: preload (bench/preload.mjs, cached under .bench/data-N<N>/) → bare express (kept running) → server on a fresh
 // copy of the data → for each op: bare express (warm-up, then RUNS × BARE_DUR), then the op (warm-up, then RUNS × DUR)
@@ -63,7 +65,7 @@ const OPS = process.env.OPS ? process.env.OPS.split(',').map((s) => s.trim().toU
 /** The ops `OPS` names: an id, or its prefix before `-` (G2 → G2-add-1k, …) or `@` (G3 → G3@c1). */
 const selectedOps = (ops) =>
   OPS ? ops.filter((op) => OPS.some((s) => op.id.toUpperCase() === s || op.id.toUpperCase().startsWith(`${s}-`) || op.id.toUpperCase().startsWith(`${s}@`))) : ops;
-const BIG_HEAP = N > 300_000 ? ['--max-old-space-size=16384'] : [];
+const bigHeap = (n) => (n > 300_000 ? ['--max-old-space-size=16384'] : []);
 // The server runs with the node flags of `npm start`, so that the benchmark measures what is deployed.
 const START_NODE_ARGS = (() => {
   const start = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.start;
@@ -74,6 +76,7 @@ const START_NODE_ARGS = (() => {
 // Extra node flags for the server only (NODE_OPTIONS refuses some, e.g. --trace-gc; its output lands in the server log).
 const SERVER_NODE_ARGS = (process.env.SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const BASE = process.env.BASE;
+const BASE_N = process.env.BASE_N ? num('BASE_N', 0) : undefined;
 const SLICES = Math.max(2, Math.floor(num('SLICES', 6)));
 const SLICE = num('SLICE', 2);
 
@@ -532,11 +535,11 @@ async function drain(base, maxMs = 300_000) {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-function preload() {
-  log(`preload N=${N}${process.env.BENCH_REBUILD === '1' ? ' (BENCH_REBUILD=1)' : ''}`);
-  const r = spawnSync(process.execPath, [...BIG_HEAP, path.join(HERE, 'preload.mjs')], {
+function preload(n = N) {
+  log(`preload N=${n}${process.env.BENCH_REBUILD === '1' ? ' (BENCH_REBUILD=1)' : ''}`);
+  const r = spawnSync(process.execPath, [...bigHeap(n), path.join(HERE, 'preload.mjs')], {
     cwd: ROOT,
-    env: { ...process.env, N: String(N) },
+    env: { ...process.env, N: String(n) },
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 1 << 20,
   });
@@ -574,73 +577,87 @@ function table(rows) {
 }
 
 /** A server for the benchmark: the node flags of this checkout's `npm start`, no rate limit, only warnings logged. */
-function startServer(label, root, manifest, dataDir, port, extraArgs = []) {
-  const args = [...BIG_HEAP, ...START_NODE_ARGS, ...SERVER_NODE_ARGS, ...extraArgs, path.join(root, 'dist', 'src', 'main.js')];
+function startServer(label, root, manifest, dataDir, port, extraArgs = [], n = N) {
+  const args = [...bigHeap(n), ...START_NODE_ARGS, ...SERVER_NODE_ARGS, ...extraArgs, path.join(root, 'dist', 'src', 'main.js')];
   // RATE_LIMIT_PER_SECOND=0: the bench measures throughput, far above the per-organization SCIM rate limit.
   const env = { ...manifest.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production', RATE_LIMIT_PER_SECOND: '0' };
   return startChild(label, args, env, { ipc: true, logFile: path.join(RUN_DIR, `${label}.log`) });
 }
 
 /**
- * BASE=<rev>: this checkout against a git revision, built in a temporary worktree with this checkout's node_modules.
- * Two runs of `npm run bench` minutes apart differ by ±30% on this shared machine; two servers measured in alternating
- * slices of a few seconds see the same machine, so their ratio shows what a change costs. Every op runs on both
- * servers with the same request generator (a POST's names, a DELETE's ids: each request goes to one of them; the
- * group member removals then partly miss, as the note says).
+ * Two servers measured in alternating slices of a few seconds: two runs of `npm run bench` minutes apart differ by
+ * ±30% on this shared machine, while two servers measured in turns see the same machine, so their ratio holds.
+ * - BASE=<rev>: this checkout against a git revision, built in a temporary worktree with this checkout's
+ *   node_modules, both on copies of the same data: what a change costs.
+ * - BASE_N=<users>: this checkout on N users against itself on BASE_N users: what scale costs.
+ * Each server has its own request generator (its own users' ids, POST names, DELETE ids and group members).
  */
 async function sideBySide(pre, manifest) {
-  const baseRoot = path.join(BENCH_DIR, `base-${stamp}`);
   const git = (...args) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
-  const added = git('worktree', 'add', '--detach', baseRoot, BASE);
-  if (added.status !== 0) throw new Error(`cannot check out ${BASE}: ${added.stderr.trim()}`);
+  const baseRoot = BASE ? path.join(BENCH_DIR, `base-${stamp}`) : undefined;
   const servers = [];
   try {
-    symlinkSync(path.join(ROOT, 'node_modules'), path.join(baseRoot, 'node_modules'));
-    const built = spawnSync('npm', ['run', 'build', '--silent'], { cwd: baseRoot, encoding: 'utf8' });
-    if (built.status !== 0) throw new Error(`cannot build ${BASE}: ${(built.stdout + built.stderr).trim().slice(0, 500)}`);
+    if (baseRoot) {
+      const added = git('worktree', 'add', '--detach', baseRoot, BASE);
+      if (added.status !== 0) throw new Error(`cannot check out ${BASE}: ${added.stderr.trim()}`);
+      symlinkSync(path.join(ROOT, 'node_modules'), path.join(baseRoot, 'node_modules'));
+      const built = spawnSync('npm', ['run', 'build', '--silent'], { cwd: baseRoot, encoding: 'utf8' });
+      if (built.status !== 0) throw new Error(`cannot build ${BASE}: ${(built.stdout + built.stderr).trim().slice(0, 500)}`);
+    }
+    const basePre = BASE_N ? preload(BASE_N) : pre;
+    const contenders = [
+      { label: 'base', root: baseRoot ?? ROOT, pre: basePre, n: BASE_N ?? N },
+      { label: 'this', root: ROOT, pre, n: N },
+    ];
     mkdirSync(RUN_DIR, { recursive: true });
-    for (const [label, root] of [['base', baseRoot], ['this', ROOT]]) {
+    for (const { label, root, pre: data, n } of contenders) {
       const dataDir = path.join(RUN_DIR, label);
-      cpSync(pre.dir, dataDir, { recursive: true, filter: (src) => !src.endsWith('manifest.json') });
+      cpSync(data.dir, dataDir, { recursive: true, filter: (src) => !src.endsWith('manifest.json') });
+      const serverManifest = data === pre ? manifest : JSON.parse(readFileSync(data.manifest, 'utf8'));
       const port = await freePort();
-      servers.push({ label, child: startServer(label, root, manifest, dataDir, port), url: `http://127.0.0.1:${port}` });
+      const url = `http://127.0.0.1:${port}`;
+      const child = startServer(label, root, serverManifest, dataDir, port, [], n);
+      servers.push({ label, child, url, ops: workload(serverManifest, url).ops });
     }
     for (const server of servers) await waitHealthy(`${server.url}/healthz`, server.child, 600_000);
-    log(`both servers up: base = ${BASE} (${git('rev-parse', '--short', BASE).stdout.trim()}), this = the working tree`);
-    const { ops } = workload(manifest, servers[1].url);
-    const selected = selectedOps(ops);
+    const what = BASE ? `${BASE} (${git('rev-parse', '--short', BASE).stdout.trim()})` : `this working tree on N=${BASE_N}`;
+    log(`both servers up: base = ${what}, this = the working tree on N=${N}`);
     const rows = [];
-    for (const op of selected) {
-      const spec = op.spec();
+    for (const op of selectedOps(servers[1].ops)) {
+      const specs = new Map(servers.map((server) => [server, server.ops.find((o) => o.id === op.id).spec()]));
       const conns = op.conns ?? CONNS;
       const cpu = { base: [], this: [] };
       let non2xx = 0;
       for (const server of servers) {
         await drain(server.url);
-        await cannon(server.url, spec, Math.max(WARM, 2 * SLICE), conns);
+        await cannon(server.url, specs.get(server), Math.max(WARM, 2 * SLICE), conns);
       }
       for (let i = 0; i < SLICES; i++) {
         for (const server of i % 2 === 0 ? servers : [...servers].reverse()) {
           const before = cpuMsOf(server.child.pid);
-          const r = await cannon(server.url, spec, SLICE, conns);
+          const r = await cannon(server.url, specs.get(server), SLICE, conns);
           non2xx += r.non2xx;
           if (r.requests > 0) cpu[server.label].push(((cpuMsOf(server.child.pid) - before) * 1000) / r.requests);
         }
       }
+      const noopRemoves = servers.reduce((sum, server) => sum + (server.ops.find((o) => o.id === op.id).state?.noopRemoves ?? 0), 0);
       const row = { op: op.id, label: op.label, base: median(cpu.base), this: median(cpu.this), slices: cpu, non2xx };
       row.ratio = row.this / row.base;
-      const notes = [non2xx ? `${non2xx} non-2xx` : '', op.state?.noopRemoves ? `${op.state.noopRemoves} removes of non-members` : ''].filter(Boolean);
+      const notes = [non2xx ? `${non2xx} non-2xx` : '', noopRemoves ? `${noopRemoves} removes of non-members` : ''].filter(Boolean);
       log(`${op.id.padEnd(14)} base ${fmt(row.base)} µs/req  this ${fmt(row.this)} µs/req  this/base ${ratio(row.ratio)}${notes.length ? `  (${notes.join('; ')})` : ''}`);
       rows.push({ ...row, note: notes.join('; ') });
     }
     const slices = (xs) => xs.map((x) => fmt(x)).join(' ');
-    console.log(`\nSide by side — this working tree against ${BASE}; N=${N} users, ${CONNS} connections, ${SLICES} alternating slices of ${SLICE} s per server; CPU µs per request, median of the slices\n`);
-    console.log('| op | request | base | this | this / base | slices base | slices this | note |');
-    console.log('|----|---------|-----:|-----:|------------:|-------------|-------------|------|');
-    for (const r of rows) console.log(`| ${r.op} | ${r.label} | ${fmt(r.base)} | ${fmt(r.this)} | ${ratio(r.ratio)} | ${slices(r.slices.base)} | ${slices(r.slices.this)} | ${r.note} |`);
+    // For BASE_N the last column is PERFORMANCE.md §5's scale figure: throughput on N users over throughput on BASE_N,
+    // CPU-bound as the server is here (pinned to one CPU), i.e. base CPU over this CPU.
+    const against = BASE ? `against ${BASE}; N=${N} users` : `on N=${N} users against itself on BASE_N=${BASE_N}`;
+    console.log(`\nSide by side — this working tree ${against}, ${CONNS} connections, ${SLICES} alternating slices of ${SLICE} s per server; CPU µs per request, median of the slices\n`);
+    console.log(`| op | request | base | this | this / base | ${BASE_N ? 'throughput this / base | ' : ''}slices base | slices this | note |`);
+    console.log(`|----|---------|-----:|-----:|------------:|${BASE_N ? '-----------------------:|' : ''}-------------|-------------|------|`);
+    for (const r of rows) console.log(`| ${r.op} | ${r.label} | ${fmt(r.base)} | ${fmt(r.this)} | ${ratio(r.ratio)} | ${BASE_N ? `${ratio(1 / r.ratio)} | ` : ''}${slices(r.slices.base)} | ${slices(r.slices.this)} | ${r.note} |`);
   } finally {
     for (const server of servers) await stopChild(server.child, 10_000);
-    git('worktree', 'remove', '--force', baseRoot);
+    if (baseRoot) git('worktree', 'remove', '--force', baseRoot);
     if (process.env.KEEP_DATA !== '1') rmSync(RUN_DIR, { recursive: true, force: true });
   }
 }
@@ -649,11 +666,11 @@ async function main() {
   if (!existsSync(path.join(ROOT, 'dist', 'src', 'main.js'))) throw new Error('dist/src/main.js missing: run `npm run build` (npm run bench does)');
   mkdirSync(BENCH_DIR, { recursive: true });
   if (PIN) spawnSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
-  log(`N=${N} CONNS=${CONNS} DUR=${DUR}s RUNS=${RUNS} WARM=${WARM}s; server: node ${[...BIG_HEAP, ...START_NODE_ARGS, ...SERVER_NODE_ARGS].join(' ')}${PIN ? ' (server on CPU 1, load generator on CPU 0)' : ''}${QUICK ? ' [BENCH_QUICK]' : ''}`);
+  log(`N=${N} CONNS=${CONNS} DUR=${DUR}s RUNS=${RUNS} WARM=${WARM}s; server: node ${[...bigHeap(N), ...START_NODE_ARGS, ...SERVER_NODE_ARGS].join(' ')}${PIN ? ' (server on CPU 1, load generator on CPU 0)' : ''}${QUICK ? ' [BENCH_QUICK]' : ''}`);
 
   const pre = preload();
   const manifest = JSON.parse(readFileSync(pre.manifest, 'utf8'));
-  if (BASE) return sideBySide(pre, manifest);
+  if (BASE || BASE_N) return sideBySide(pre, manifest);
   const results = [];
   const out = createWriteStream(RESULTS);
   const write = (row) => out.write(`${JSON.stringify({ ts: stamp, n: N, ...row })}\n`);
