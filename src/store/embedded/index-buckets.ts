@@ -1,5 +1,5 @@
 /**
- * Three changes to how NeDB maintains its index trees, each giving the library's result at a fraction of its cost
+ * Changes to how NeDB maintains and reads its index trees, each giving the library's result at a fraction of its cost
  * (tested against the unpatched library in test/store/embedded-read.test.ts). Applied to the trees of an open
  * datastore: NeDB builds new trees only when it loads, which the adapter does once, before patching.
  *
@@ -8,18 +8,22 @@
  *   copying all the others, an O(N) step in every write of a user or a seat (~5 ms a PATCH at 100k users). A key
  *   holding many documents keeps a map from document to position, and a removal moves its last document into the
  *   freed place: O(1), no allocation. The documents of one key lose their insertion order; NeDB promises no order
- *   among them (neither does MongoDB), and every list the server returns names its sort.
+ *   among them (neither does MongoDB), and every list the server returns names its sort. A key with fewer documents
+ *   loses one in place, in order: the library's copy would be a new array, which the key map would not know.
  * - Updating a document whose key did not change: in place, instead of a removal and an insertion
  *   (`patchUnchangedKeyUpdates`).
  * - Comparing keys without NeDB's type tests when both are strings, and compound keys field by field
  *   (`setKeyComparator`).
- * - Walking the tree to insert or look up a key with one comparison a level instead of two, and rebalancing after an
- *   insert only as far up as heights change (`patchTreeWalks`).
+ * - Walking the tree to insert a key with one comparison a level instead of two, and rebalancing after an insert only
+ *   as far up as heights change (`patchTreeWalks`).
+ * - Finding a key's documents (a lookup, or the place of an update or a removal) through a hash map instead of a walk
+ *   down the tree (key-map.ts).
  */
 import type Datastore from '@seald-io/nedb';
+import { KeyMap, NOT_MAPPED } from './key-map';
 import { hasKey, internals, keyOrder, model, type NedbIndex, type TreeNode } from './nedb';
 
-/** Keys with fewer documents are handled by the library (a short copy costs less than a map). */
+/** Keys with fewer documents are searched with `indexOf` (a short scan costs less than a map). */
 const MAP_FROM = 64;
 
 interface Positions {
@@ -44,27 +48,47 @@ export function patchIndexTrees(db: Datastore<unknown>): void {
     const at = p.of.get(value);
     return at !== undefined && data[at] === value ? at : -1;
   };
+  /** Takes `value` out of `data` (a key's documents, more than one), in place: the array stays the key's. */
+  const removeFrom = (data: unknown[], value: unknown): void => {
+    const at = positionOf(data, value);
+    if (at < 0) return;
+    const p = positions.get(data);
+    if (data.length < MAP_FROM || !p) {
+      // The library's order: it copies the others (a new array, which the key map would not know).
+      data.splice(at, 1);
+      positions.delete(data);
+      return;
+    }
+    const last = data.pop();
+    p.of.delete(value);
+    if (at < data.length) {
+      data[at] = last;
+      p.of.set(last, at);
+    }
+    p.seen = data.length;
+  };
   for (const index of Object.values(internals(db).indexes)) {
     const wrapper = index.tree;
+    const keys = new KeyMap(index._fields);
+    eachNode(wrapper.tree, (node) => {
+      if (hasKey(node)) keys.set(node.key, node.data);
+    });
+    /** The documents under `key`, from the key map when it holds such keys, or undefined. */
+    const dataOf = (key: unknown): unknown[] | undefined => {
+      const data = keys.get(key);
+      return data === NOT_MAPPED ? nodeOf(wrapper.tree, key)?.data : data;
+    };
     const original = wrapper.delete.bind(wrapper);
     wrapper.delete = (key: unknown, value?: unknown) => {
-      const node = value === undefined ? undefined : nodeOf(wrapper.tree, key);
-      if (!node || node.data.length < MAP_FROM) return original(key, value);
-      const data = node.data;
-      const at = positionOf(data, value);
-      if (at < 0) return original(key, value);
-      const p = positions.get(data)!;
-      const last = data.pop();
-      p.of.delete(value);
-      if (at < data.length) {
-        data[at] = last;
-        p.of.set(last, at);
-      }
-      p.seen = data.length;
+      const data = value === undefined ? undefined : dataOf(key);
+      if (data && data.length > 1) return removeFrom(data, value);
+      // The last document of the key (or every one, without a value): the library removes the key's node.
+      original(key, value);
+      keys.delete(key);
     };
-    patchUnchangedKeyUpdates(index, positionOf, positions);
+    patchUnchangedKeyUpdates(index, dataOf, positionOf, positions);
     setKeyComparator(index);
-    patchTreeWalks(index);
+    patchTreeWalks(index, dataOf, (key, data) => keys.set(key, data));
   }
 }
 
@@ -87,15 +111,16 @@ interface AvlNode extends TreeNode {
  * once a node keeps its height without needing a rotation, nothing above it changes (the library's pass finds the
  * same heights there and rotates nothing), so the pass stops. The tree comes out the same, node for node.
  */
-function patchTreeWalks(index: NedbIndex): void {
+function patchTreeWalks(index: NedbIndex, dataOf: (key: unknown) => unknown[] | undefined, onNewKey: (key: unknown, data: unknown[]) => void): void {
   const wrapper = index.tree as unknown as { tree: AvlNode; insert(key: unknown, value: unknown): void; search(key: unknown): unknown[] };
-  wrapper.search = (key) => nodeOf(wrapper.tree, key)?.data ?? [];
+  wrapper.search = (key) => dataOf(key) ?? [];
   wrapper.insert = (key, value) => {
     const root = wrapper.tree;
     if (!hasKey(root)) {
       root.key = key;
       root.data.push(value);
       root.height = 1;
+      onNewKey(key, root.data);
       return;
     }
     const path: AvlNode[] = [];
@@ -114,7 +139,9 @@ function patchTreeWalks(index: NedbIndex): void {
       path.push(node);
       const next = c < 0 ? node.left : node.right;
       if (!next) {
-        path.push(c < 0 ? node.createLeftChild({ key, value }) : node.createRightChild({ key, value }));
+        const leaf = c < 0 ? node.createLeftChild({ key, value }) : node.createRightChild({ key, value });
+        onNewKey(key, leaf.data);
+        path.push(leaf);
         break;
       }
       node = next;
@@ -158,10 +185,16 @@ function rebalancedUpTo(root: AvlNode, path: AvlNode[]): AvlNode {
 function setKeyComparator(index: NedbIndex): void {
   const compare = keyOrder(index._fields);
   index.treeOptions.compareKeys = compare;
-  const stack: TreeNode[] = [index.tree.tree];
+  eachNode(index.tree.tree, (node) => {
+    node.compareKeys = compare;
+  });
+}
+
+function eachNode(root: TreeNode, visit: (node: TreeNode) => void): void {
+  const stack: TreeNode[] = [root];
   while (stack.length > 0) {
     const node = stack.pop()!;
-    node.compareKeys = compare;
+    visit(node);
     if (node.left) stack.push(node.left);
     if (node.right) stack.push(node.right);
   }
@@ -173,7 +206,12 @@ function setKeyComparator(index: NedbIndex): void {
  * or two. When no document of an update changes its key (a scalar, or a compound of scalars), the new version takes
  * the old one's place under the same key instead; anything else goes to the library.
  */
-function patchUnchangedKeyUpdates(index: NedbIndex, positionOf: (data: unknown[], value: unknown) => number, positions: WeakMap<unknown[], Positions>): void {
+function patchUnchangedKeyUpdates(
+  index: NedbIndex,
+  dataOf: (key: unknown) => unknown[] | undefined,
+  positionOf: (data: unknown[], value: unknown) => number,
+  positions: WeakMap<unknown[], Positions>,
+): void {
   const original = index.update.bind(index);
   index.update = (oldDoc: unknown, newDoc?: unknown) => {
     const pairs = (Array.isArray(oldDoc) ? oldDoc : [{ oldDoc, newDoc }]) as Array<{ oldDoc: unknown; newDoc: unknown }>;
@@ -183,10 +221,10 @@ function patchUnchangedKeyUpdates(index: NedbIndex, positionOf: (data: unknown[]
       const newKey = model.getDotValues(pair.newDoc, index._fields);
       if (Array.isArray(oldKey) || Array.isArray(newKey) || model.compareThings(oldKey, newKey) !== 0) return original(oldDoc, newDoc);
       if (oldKey === undefined && index.sparse) continue; // not indexed, before or after
-      const node = nodeOf(index.tree.tree, oldKey);
-      const at = node ? positionOf(node.data, pair.oldDoc) : -1;
-      if (!node || at < 0) return original(oldDoc, newDoc);
-      places.push({ data: node.data, at, newDoc: pair.newDoc, oldDoc: pair.oldDoc });
+      const data = dataOf(oldKey);
+      const at = data ? positionOf(data, pair.oldDoc) : -1;
+      if (!data || at < 0) return original(oldDoc, newDoc);
+      places.push({ data, at, newDoc: pair.newDoc, oldDoc: pair.oldDoc });
     }
     // Every pair has its place: replace (nothing can fail from here on).
     for (const { data, at, newDoc: replacement, oldDoc: replaced } of places) {
