@@ -14,7 +14,6 @@ import type { Collection, DeepReadonly, FindOptions, Query, Store, Update } from
 import { DuplicateKeyError } from '../port';
 import { DatastoreReader, type Change, type ReadOptions } from './read';
 import { patchIndexTrees } from './index-buckets';
-import { patchIdLookups } from './id-lookups';
 import { trackQueue } from './queue';
 import { installBulkIndexBuild } from './bulk-index';
 import { installFastLines } from './lines';
@@ -293,7 +292,6 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
       if (!declared.has(indexName)) await db.removeIndexAsync(indexName);
     }
     patchIndexTrees(db as Datastore<unknown>);
-    patchIdLookups(db as Datastore<unknown>);
     const collection = new EmbeddedCollection<T>(name, db, keepDataFileOpen(db as Datastore<unknown>, linesInFile, health), health);
     // Appends are synchronous from here on (append.ts): the adapter's writes may skip an idle queue.
     trackQueue(db as Datastore<unknown>);
