@@ -12,12 +12,16 @@ import type { Query, Sort } from '../../src/store/port';
 
 type Doc = { _id: string; [k: string]: unknown };
 
-async function dataset(size = 400): Promise<Datastore<Doc>> {
+/** An empty in-memory datastore with these indexes. */
+async function indexed(...indexes: Datastore.EnsureIndexOptions[]): Promise<Datastore<Doc>> {
   const db = new Datastore<Doc>({ inMemoryOnly: true });
   await db.loadDatabaseAsync();
-  await db.ensureIndexAsync({ fieldName: ['orgId', 'userNameKey'], unique: true });
-  await db.ensureIndexAsync({ fieldName: ['orgId', 'value'] });
-  await db.ensureIndexAsync({ fieldName: 'emailKeys' });
+  for (const index of indexes) await db.ensureIndexAsync(index);
+  return db;
+}
+
+async function dataset(size = 400): Promise<Datastore<Doc>> {
+  const db = await indexed({ fieldName: ['orgId', 'userNameKey'], unique: true }, { fieldName: ['orgId', 'value'] }, { fieldName: 'emailKeys' });
   const docs: Doc[] = [];
   for (let i = 0; i < size; i++) {
     docs.push({
@@ -230,14 +234,7 @@ function shapeOf(node: TreeNode | null | undefined): unknown {
 
 describe('patched index trees', () => {
   it('insert, look up and remove keys leaving every tree node for node as the unpatched library does', async () => {
-    const make = async () => {
-      const db = new Datastore<Doc>({ inMemoryOnly: true });
-      await db.loadDatabaseAsync();
-      await db.ensureIndexAsync({ fieldName: ['orgId', 'userNameKey'], unique: true });
-      await db.ensureIndexAsync({ fieldName: 'rank' });
-      await db.ensureIndexAsync({ fieldName: 'emailKeys' });
-      return db;
-    };
+    const make = () => indexed({ fieldName: ['orgId', 'userNameKey'], unique: true }, { fieldName: 'rank' }, { fieldName: 'emailKeys' });
     const patched = await make();
     const plain = await make();
     patchIndexTrees(patched as Datastore<unknown>);
@@ -282,15 +279,13 @@ describe('patched index trees', () => {
   it('find every key\'s documents as the unpatched library does, through inserts, updates and removals that move keys', async () => {
     // Lookups go through a hash map of the tree's arrays (key-map.ts): a key the tree lost, an array the tree replaced
     // or a key never recorded would answer differently from the library. Keys of other types are left to the tree.
-    const make = async () => {
-      const db = new Datastore<Doc>({ inMemoryOnly: true });
-      await db.loadDatabaseAsync();
-      await db.ensureIndexAsync({ fieldName: ['orgId', 'userNameKey'], unique: true });
-      await db.ensureIndexAsync({ fieldName: 'team' });
-      await db.ensureIndexAsync({ fieldName: 'emailKeys' });
-      await db.ensureIndexAsync({ fieldName: ['orgId', 'badge'], unique: true, sparse: true });
-      return db;
-    };
+    const make = () =>
+      indexed(
+        { fieldName: ['orgId', 'userNameKey'], unique: true },
+        { fieldName: 'team' },
+        { fieldName: 'emailKeys' },
+        { fieldName: ['orgId', 'badge'], unique: true, sparse: true },
+      );
     const patched = await make();
     const plain = await make();
     patchIndexTrees(patched as Datastore<unknown>);
