@@ -54,7 +54,7 @@ export function patchIndexTrees(db: Datastore<unknown>): void {
     if (at < 0) return;
     const p = positions.get(data);
     if (data.length < MAP_FROM || !p) {
-      // The library's order: it copies the others (a new array, which the key map would not know).
+      // In the library's order. The library copies the others into a new array, which the key map would not know.
       data.splice(at, 1);
       positions.delete(data);
       return;
