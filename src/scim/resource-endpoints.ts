@@ -28,8 +28,11 @@ export interface ResourceType<D extends StoredResource> {
   /** The query that limits every read to what the caller may see. */
   scope(ctx: RequestContext): Query;
   list(store: Store, query: Query, sort: Sort, skip: number, limit: number, mayBeMissing?: string): Promise<Page<D>>;
-  /** The resource with this id in the caller's scope, or `null`. */
-  get(store: Store, ctx: RequestContext, id: string): Promise<D | null>;
+  /**
+   * The resource with this id in the caller's scope, or `null`: as stored, to read (GET, If-Match), which spares a
+   * copy of it for each GET.
+   */
+  get(store: Store, ctx: RequestContext, id: string): Promise<DeepReadonly<D> | null>;
   /** Renders stored documents, which may be the store's own objects (lists): never changes them. */
   render(store: Store, base: string, docs: ReadonlyArray<DeepReadonly<D>>, include?: AttributeSelection, exclude?: AttributeSelection): Promise<Record<string, unknown>[]>;
 }
@@ -60,17 +63,17 @@ export function resourceEndpoints<D extends StoredResource>(type: ResourceType<D
   }
 
   /** Sends one resource with its ETag; `status` 201 adds `Location` (scimmy-routers does not). */
-  async function send(req: Request, res: Response, doc: D, status = 200): Promise<void> {
+  async function send(req: Request, res: Response, doc: DeepReadonly<D>, status = 200): Promise<void> {
     const include = parseAttributeList(req.query.attributes, type.schemaUrns);
     const exclude = parseAttributeList(req.query.excludedAttributes, type.schemaUrns);
-    const [resource] = await render(req, [doc as DeepReadonly<D>], include, exclude);
+    const [resource] = await render(req, [doc], include, exclude);
     res.set('ETag', etagOf(doc.version));
     if (status === 201) res.set('Location', `${baseUrlOf(req, publicUrl)}/${type.endpoint}/${doc._id}`);
     sendScim(res, status, resource);
   }
 
   /** The resource named by `:id` in the caller's scope; 404 otherwise. */
-  async function found(req: Request, res: Response): Promise<D> {
+  async function found(req: Request, res: Response): Promise<DeepReadonly<D>> {
     const doc = await type.get(store, contextOf(req, res), req.params.id);
     if (!doc) throw notFound(`${type.name} ${req.params.id} not found`);
     return doc;
@@ -90,7 +93,7 @@ export function resourceEndpoints<D extends StoredResource>(type: ResourceType<D
    * Refuses with 412 when `If-Match` pins a version the resource no longer has. Returns the resource when it was read
    * to compare (`If-Match` present), so that a caller needing it reads it once.
    */
-  async function checkIfMatch(req: Request, res: Response): Promise<D | undefined> {
+  async function checkIfMatch(req: Request, res: Response): Promise<DeepReadonly<D> | undefined> {
     const pinned = ifMatchVersions(req);
     if (pinned === undefined) return undefined;
     const doc = await found(req, res);

@@ -146,7 +146,7 @@ const USER_TYPE: ResourceType<UserDoc> = {
   schemaUrns: USER_SCHEMA_URNS,
   scope: users.userScope,
   list: users.listUsers,
-  get: users.getUser,
+  get: users.readUser,
   render: renderUserResources,
 };
 

@@ -5,7 +5,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { v7 as uuidv7 } from 'uuid';
-import type { Query, Sort, Store } from '../store/port';
+import type { DeepReadonly, Query, Sort, Store } from '../store/port';
 import { DuplicateKeyError } from '../store/port';
 import { findPage, type Page } from '../store/page';
 import type { OrganizationDoc, UserDoc } from '../store/documents';
@@ -127,7 +127,13 @@ export async function createUser(store: Store, ctx: RequestContext, org: Organiz
 /** The enterprise extension as stored: an empty one is none. */
 const emptyAsNone = (enterprise: UserAttributes['enterprise']) => (enterprise && Object.keys(enterprise).length > 0 ? enterprise : undefined);
 
-/** The user with SCIM id `id` visible to this connection, or `null`. */
+/** The user with SCIM id `id` visible to this connection, or `null`: as stored, to read, never to change. */
+export async function readUser(store: Store, ctx: RequestContext, id: string): Promise<DeepReadonly<UserDoc> | null> {
+  const [found] = await store.users.findReadOnly({ _id: id, ...userScope(ctx) }, { limit: 1 });
+  return found ?? null;
+}
+
+/** The user with SCIM id `id` visible to this connection, or `null`: a copy, to change. */
 export function getUser(store: Store, ctx: RequestContext, id: string): Promise<UserDoc | null> {
   return store.users.findOne({ _id: id, ...userScope(ctx) });
 }
