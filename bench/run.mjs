@@ -77,6 +77,7 @@ const START_NODE_ARGS = (() => {
 const SERVER_NODE_ARGS = (process.env.SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const BASE = process.env.BASE;
 const BASE_N = process.env.BASE_N ? num('BASE_N', 0) : undefined;
+if (BASE && BASE_N) throw new Error('BASE (a revision) and BASE_N (a size) each set what the other server differs by: set one');
 const SLICES = Math.max(2, Math.floor(num('SLICES', 6)));
 const SLICE = num('SLICE', 2);
 
