@@ -319,7 +319,7 @@ describe('store failures are translated, never reported as 404 (RELIABILITY §0.
   });
 
   test('a TypeError (a bug in our code) is a 500, not a 400 or 404', async () => {
-    const a = await seeded(faults({ collections: { users: ['findOne'] }, error: () => new TypeError("Cannot read properties of undefined (reading 'scim')") }));
+    const a = await seeded(faults({ collections: { users: ['findReadOnly'] }, error: () => new TypeError("Cannot read properties of undefined (reading 'scim')") }));
     const res = await a.scim.get(`/Users/${a.userId}`);
     expect(res.status).toBe(500);
     expect(res.text).not.toContain('Cannot read properties');
