@@ -52,13 +52,13 @@ export function patchIndexTrees(db: Datastore<unknown>): void {
   const removeFrom = (data: unknown[], value: unknown): void => {
     const at = positionOf(data, value);
     if (at < 0) return;
-    const p = positions.get(data);
-    if (data.length < MAP_FROM || !p) {
+    if (data.length < MAP_FROM) {
       // In the library's order. The library copies the others into a new array, which the key map would not know.
       data.splice(at, 1);
       positions.delete(data);
       return;
     }
+    const p = positions.get(data)!; // positionOf keeps one for every key this long
     const last = data.pop();
     p.of.delete(value);
     if (at < data.length) {
