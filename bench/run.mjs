@@ -638,7 +638,9 @@ async function sideBySide(pre, manifest) {
     log(`both servers up: base = ${what}, this = the working tree on N=${N}`);
     const rows = [];
     for (const op of selectedOps(servers[1].ops)) {
-      const specs = new Map(servers.map((server) => [server, server.ops.find((o) => o.id === op.id).spec()]));
+      // The same op on each server, from that server's own request generator.
+      const own = new Map(servers.map((server) => [server, server.ops.find((o) => o.id === op.id)]));
+      const specs = new Map(servers.map((server) => [server, own.get(server).spec()]));
       const conns = op.conns ?? CONNS;
       const cpu = { base: [], this: [] };
       let non2xx = 0;
@@ -654,7 +656,7 @@ async function sideBySide(pre, manifest) {
           if (r.requests > 0) cpu[server.label].push(((cpuMsOf(server.child.pid) - before) * 1000) / r.requests);
         }
       }
-      const states = servers.map((server) => ({ label: server.label, state: server.ops.find((o) => o.id === op.id).state }));
+      const states = servers.map((server) => ({ label: server.label, state: own.get(server).state }));
       const noopRemoves = states.reduce((sum, { state }) => sum + (state?.noopRemoves ?? 0), 0);
       const row = { op: op.id, label: op.label, base: median(cpu.base), this: median(cpu.this), slices: cpu, non2xx };
       row.ratio = row.this / row.base;
