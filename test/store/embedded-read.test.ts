@@ -5,6 +5,7 @@
 import Datastore from '@seald-io/nedb';
 import { CHECKPOINT_EVERY, DatastoreReader } from '../../src/store/embedded/read';
 import { patchIndexTrees } from '../../src/store/embedded/index-buckets';
+import { installBulkIndexBuild } from '../../src/store/embedded/bulk-index';
 import { updateById } from '../../src/store/embedded/write';
 import { compareKeyValues, hasKey, internals, model, type TreeNode } from '../../src/store/embedded/nedb';
 import { seededRandom } from '../../src/cli/demo';
@@ -332,6 +333,35 @@ describe('patched index trees', () => {
       if (ours.length > 0) found++;
     }
     expect(found).toBeGreaterThan(300);
+  });
+
+  it('keep a tree\'s constants once, on its nodes\' class: trees built in bulk, by the library\'s inserts, and grown after', async () => {
+    // unique, compareKeys and checkValueEquality on every node were ~200 MB of a 1M-user store (tree-nodes.ts).
+    installBulkIndexBuild();
+    const docs = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ _id: `id-${from + i}`, orgId: 'o1', userNameKey: `u${from + i}`, rank: (from + i) % 7 }));
+    const bulk = await indexed();
+    await bulk.insertAsync(docs(0, 400));
+    await bulk.ensureIndexAsync({ fieldName: ['orgId', 'userNameKey'], unique: true }); // over 400 documents: in bulk
+    const inserted = await indexed({ fieldName: 'rank' });
+    await inserted.insertAsync(docs(0, 20));
+    const empty = await indexed({ fieldName: 'rank' });
+    for (const db of [bulk, inserted, empty]) {
+      patchIndexTrees(db as Datastore<unknown>);
+      await db.insertAsync(docs(1000, 50));
+      for (const index of Object.values(internals(db as Datastore<unknown>).indexes)) {
+        const nodes: TreeNode[] = [];
+        for (const stack = [index.tree.tree]; stack.length > 0; ) {
+          const node = stack.pop()!;
+          nodes.push(node);
+          for (const child of [node.left, node.right]) if (child) stack.push(child);
+        }
+        expect(nodes.length).toBeGreaterThan(6);
+        for (const node of nodes) {
+          expect(Object.keys(node).sort()).toEqual(['data', 'height', 'key', 'left', 'parent', 'right']);
+          expect([node.unique, node.compareKeys, node.checkValueEquality]).toEqual([index.unique, nodes[0].compareKeys, nodes[0].checkValueEquality]);
+        }
+      }
+    }
   });
 
   it('compare keys in the order of NeDB\'s comparator, for every pair of key types', () => {

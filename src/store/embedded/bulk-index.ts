@@ -13,6 +13,7 @@
  * test/store/embedded-bulk-index.test.ts.
  */
 import { hasKey, keyOrder, model, type Doc, type NedbIndex, type TreeNode } from './nedb';
+import { nodeClassOf, type NodeClass } from './tree-nodes';
 
 /** Below this many documents the library's insertions cost little. */
 const BULK_FROM = 256;
@@ -38,27 +39,20 @@ const projectForUnique = (v: unknown): unknown => {
 /** The library's `uniq(array, projectForUnique)`: one element per projection, the last one seen, at the first's place. */
 const uniqueElements = (values: unknown[]): unknown[] => [...new Map(values.map((v) => [projectForUnique(v), v])).values()];
 
-/** A node of the library's tree class, linked to its parent. */
-function nodeLike(template: TreeNode, key: unknown, data: Doc[], parent: TreeNode | null): TreeNode {
-  const Node = template.constructor as new (options: object) => TreeNode;
-  const node = new Node({
-    unique: template.unique,
-    compareKeys: template.compareKeys,
-    checkValueEquality: template.checkValueEquality,
-    parent,
-    key,
-  });
+/** A node of the index's class (tree-nodes.ts), linked to its parent. */
+function nodeLike(Node: NodeClass, key: unknown, data: Doc[], parent: TreeNode | null): TreeNode {
+  const node = new Node({ parent, key });
   node.data = data;
   return node;
 }
 
 /** A balanced tree over `keys[lo..hi]` (sorted), each node with its documents; heights as the library counts them. */
-function link(template: TreeNode, keys: unknown[], data: Doc[][], lo: number, hi: number, parent: TreeNode | null): TreeNode | null {
+function link(Node: NodeClass, keys: unknown[], data: Doc[][], lo: number, hi: number, parent: TreeNode | null): TreeNode | null {
   if (lo > hi) return null;
   const mid = (lo + hi) >>> 1;
-  const node = nodeLike(template, keys[mid], data[mid], parent);
-  node.left = link(template, keys, data, lo, mid - 1, node);
-  node.right = link(template, keys, data, mid + 1, hi, node);
+  const node = nodeLike(Node, keys[mid], data[mid], parent);
+  node.left = link(Node, keys, data, lo, mid - 1, node);
+  node.right = link(Node, keys, data, mid + 1, hi, node);
   node.height = 1 + Math.max(node.left?.height ?? 0, node.right?.height ?? 0);
   return node;
 }
@@ -92,7 +86,7 @@ export function buildIndex(index: NedbIndex, docs: Doc[]): boolean {
       data.push([doc]);
     }
   }
-  const root = link(index.tree.tree, keys, data, 0, keys.length - 1, null);
+  const root = link(nodeClassOf(index), keys, data, 0, keys.length - 1, null);
   if (root) index.tree.tree = root;
   return true;
 }

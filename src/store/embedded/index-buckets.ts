@@ -21,6 +21,7 @@
  */
 import type Datastore from '@seald-io/nedb';
 import { KeyMap, NOT_MAPPED } from './key-map';
+import { setNodeComparator, useNodeClass } from './tree-nodes';
 import { hasKey, internals, keyOrder, model, type NedbIndex, type TreeNode } from './nedb';
 
 /** Keys with fewer documents are searched with `indexOf` (a short scan costs less than a map). */
@@ -68,6 +69,7 @@ export function patchIndexTrees(db: Datastore<unknown>): void {
     p.seen = data.length;
   };
   for (const index of Object.values(internals(db).indexes)) {
+    useNodeClass(index);
     const wrapper = index.tree;
     const keys = new KeyMap(index._fields);
     eachNode(wrapper.tree, (node) => {
@@ -179,15 +181,13 @@ function rebalancedUpTo(root: AvlNode, path: AvlNode[]): AvlNode {
 }
 
 /**
- * Sets NeDB's key order (`keyOrder`: no type tests for strings, compound keys field by field) on every node of the
- * index's tree (new nodes copy their creator's comparator) and on the options NeDB builds a new tree with.
+ * Sets NeDB's key order (`keyOrder`: no type tests for strings, compound keys field by field) on the index's nodes
+ * (through their class, tree-nodes.ts) and on the options NeDB builds a new tree with.
  */
 function setKeyComparator(index: NedbIndex): void {
   const compare = keyOrder(index._fields);
   index.treeOptions.compareKeys = compare;
-  eachNode(index.tree.tree, (node) => {
-    node.compareKeys = compare;
-  });
+  setNodeComparator(index, compare);
 }
 
 function eachNode(root: TreeNode, visit: (node: TreeNode) => void): void {

@@ -95,12 +95,13 @@ export function keyOrder(fields: string[]): (a: unknown, b: unknown) => number {
   };
 }
 
-/** A node of an index's AVL tree: one key and the documents under it. New nodes copy their creator's functions. */
+/** A node of an index's AVL tree: one key and the documents under it; the tree's constants come from its class. */
 export interface TreeNode {
   key?: unknown;
   data: unknown[];
   left?: TreeNode | null;
   right?: TreeNode | null;
+  parent?: TreeNode | null;
   unique: boolean;
   /** 1 for a leaf (the AVL tree's own count). */
   height?: number;
