@@ -1,7 +1,7 @@
 /**
  * Whether the embedded store's data will fit in this process's heap. The store keeps every document in memory: its
- * live heap after loading is about 2.3 times the size of its data files (measured after a full collection: 181 MB of
- * files → 420 MB at 100k users; 1.6 GB → 3.7 GB at 1M). Node's default heap limit is ~4 GB here: at 1M users the
+ * live heap after loading is about 2.1 times the size of its data files (measured after a full collection: 181 MB of
+ * files → 386 MB at 100k users; 1.6 GB → 3.4 GB at 1M). The estimate uses 2.2, to err towards warning. Node's default heap limit is ~4 GB here: at 1M users the
  * server then starts at 87% of its limit, loads twice as slowly and collects garbage continuously, and a little more
  * data ends in "JavaScript heap out of memory". This says so before loading, with the fix.
  */
@@ -10,7 +10,7 @@ import path from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 
 /** Live heap bytes per byte of data file, from the measurements above. */
-const HEAP_PER_FILE_BYTE = 2.3;
+const HEAP_PER_FILE_BYTE = 2.2;
 /** Warn when the estimate reaches this share of the limit: the server needs room beyond its documents. */
 const WARN_AT = 0.8;
 
