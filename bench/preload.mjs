@@ -104,6 +104,12 @@ function subst(value, pairs) {
   return value;
 }
 
+/** `doc` with every date in it (at any depth) replaced by a copy of `at`: each document holds its own Date objects. */
+function datedAt(doc, at) {
+  const copy = (v) => (v instanceof Date ? new Date(at.getTime()) : Array.isArray(v) ? v.map(copy) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, copy(x)])) : v);
+  return copy(doc);
+}
+
 /** `template` with its top-level keys replaced by `over` where both have them (key order stays the template's). */
 function overlay(template, over) {
   const out = {};
@@ -238,6 +244,12 @@ async function build(m, n, dir, tplIn) {
     for (const [c, docs] of Object.entries(side)) if (docs.length > 0) await store[c].insertMany(docs.splice(0));
   };
 
+  // Times as a directory that grew over a year has them: each user created (and not changed since) at its own
+  // moment, its audit event at the same moment, each group's members added when the group was. Every document at
+  // one instant would make the data unlike any real store's (dates are a tenth of the heap).
+  const YEAR_MS = 365 * 24 * 3600 * 1000;
+  const userTime = (i) => new Date(now.getTime() - YEAR_MS + Math.floor((i * YEAR_MS) / n));
+  const groupTime = (g, count) => new Date(now.getTime() - YEAR_MS / 2 + Math.floor((g * YEAR_MS) / 2 / count));
   const userIds = new Array(n);
   const tUsers = performance.now();
   for (let start = 0; start < n; start += USER_BATCH) {
@@ -245,8 +257,9 @@ async function build(m, n, dir, tplIn) {
     for (let i = start; i < Math.min(n, start + USER_BATCH); i++) {
       userIds[i] = uuidv7();
       const built = b.user(i, userIds[i], tpl.userSide.map(() => uuidv7()));
-      docs.push(built.doc);
-      pushSide(built.side);
+      const at = userTime(i);
+      docs.push(datedAt(built.doc, at));
+      pushSide(built.side.map((s) => ({ ...s, doc: datedAt(s.doc, at) })));
     }
     await store.users.insertMany(docs);
     await flushSide();
@@ -269,24 +282,28 @@ async function build(m, n, dir, tplIn) {
     }
   };
   const groups = [];
+  const specs = largeGroups(n);
+  const allGroups = groupCount(n) + specs.length;
   for (let g = 0; g < groupCount(n); g++) {
+    const at = groupTime(g, allGroups);
     const { doc, side: gSide } = b.group(uuidv7(), groupDisplayName(g), groupExternalId(g), tpl.groupSide.map(() => uuidv7()));
-    groupDocs.push(doc);
-    pushSide(gSide);
+    groupDocs.push(datedAt(doc, at));
+    pushSide(gSide.map((s) => ({ ...s, doc: datedAt(s.doc, at) })));
     groups.push({ id: doc._id, displayName: doc.displayName, size: sizes[g] });
     const chosen = new Set();
     while (chosen.size < sizes[g]) chosen.add(Math.floor(rand() * n));
-    for (const i of chosen) memberships.push(b.membership(doc, userIds[i], i));
+    for (const i of chosen) memberships.push(datedAt(b.membership(doc, userIds[i], i), at));
     await flush(false);
   }
   const large = [];
-  for (const spec of largeGroups(n)) {
+  for (const [k, spec] of specs.entries()) {
+    const at = groupTime(groupCount(n) + k, allGroups);
     const { doc, side: gSide } = b.group(uuidv7(), spec.displayName, undefined, tpl.groupSide.map(() => uuidv7()));
-    groupDocs.push(doc);
-    pushSide(gSide);
+    groupDocs.push(datedAt(doc, at));
+    pushSide(gSide.map((s) => ({ ...s, doc: datedAt(s.doc, at) })));
     large.push({ label: spec.label, id: doc._id, displayName: doc.displayName, size: spec.size, members: [0, spec.size] });
     for (let i = 0; i < spec.size; i++) {
-      memberships.push(b.membership(doc, userIds[i], i));
+      memberships.push(datedAt(b.membership(doc, userIds[i], i), at));
       await flush(false);
     }
   }
