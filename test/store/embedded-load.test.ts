@@ -7,6 +7,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadDataFile } from '../../src/store/embedded/append';
+import { openEmbeddedStore } from '../../src/store/embedded';
 
 let dir: string;
 beforeEach(() => {
@@ -80,4 +81,30 @@ test('a few unreadable lines are skipped; too many refuse the file with the libr
   const libraryError = await refused(new Datastore({ filename: path.join(dir, 'corrupt-library.db') }).loadDatabaseAsync());
   expect(ourError).toMatchObject({ corruptItems: 3, dataLength: 8 });
   expect(ourError).toEqual(libraryError);
+});
+
+test('a reopened store holds one Date per instant: a user\'s dates and its audit event share it, with exact values', async () => {
+  // A Date takes 96 bytes of heap; sharing one per instant took the heap at 100k users from 397 to 353 MB (lines.ts).
+  const at = new Date('2026-01-02T03:04:05.678Z');
+  const later = new Date(at.getTime() + 1);
+  const first = await openEmbeddedStore({ dataDir: dir });
+  await first.users.insertOne({ _id: 'u1', orgId: 'o1', userNameKey: 'a', created: new Date(at), lastModified: new Date(at) } as never);
+  await first.users.insertOne({ _id: 'u2', orgId: 'o1', userNameKey: 'b', created: new Date(at), lastModified: new Date(later) } as never);
+  await first.audit.insertOne({ _id: 'e1', orgId: 'o1', at: new Date(at) } as never);
+  await first.close();
+
+  const store = await openEmbeddedStore({ dataDir: dir });
+  try {
+    const [u1] = await store.users.findReadOnly({ _id: 'u1' });
+    const [u2] = await store.users.findReadOnly({ _id: 'u2' });
+    const [event] = await store.audit.findReadOnly({ _id: 'e1' });
+    expect(u1.lastModified).toBe(u1.created);
+    expect(u2.created).toBe(u1.created);
+    expect(event.at).toBe(u1.created);
+    expect(u2.lastModified).not.toBe(u2.created);
+    expect([u1.created.toISOString(), u2.lastModified.toISOString()]).toEqual([at.toISOString(), later.toISOString()]);
+    expect((await store.users.find({ lastModified: { $gt: at } })).map((u) => u._id)).toEqual(['u2']);
+  } finally {
+    await store.close();
+  }
 });

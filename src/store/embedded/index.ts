@@ -16,7 +16,7 @@ import { DatastoreReader, type Change, type ReadOptions } from './read';
 import { patchIndexTrees } from './index-buckets';
 import { trackQueue } from './queue';
 import { installBulkIndexBuild } from './bulk-index';
-import { installFastLines } from './lines';
+import { installFastLines, sharingDates } from './lines';
 import { keepDataFileOpen, loadDataFile, type DataFile, type StoreHealth } from './append';
 import { internals } from './nedb';
 import { insertOne, updateById } from './write';
@@ -303,8 +303,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
     return collection;
   }
 
-  const store: Store = {
-    kind: 'embedded',
+  const opened = await sharingDates(async () => ({
     organizations: await open<OrganizationDoc>('organizations'),
     tokens: await open<TokenDoc>('tokens'),
     users: await open<UserDoc>('users'),
@@ -314,6 +313,10 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
     seats: await open<SeatDoc>('seats'),
     workspaces: await open<WorkspaceDoc>('workspaces'),
     accessRequests: await open<AccessRequestDoc>('accessRequests'),
+  }));
+  const store: Store = {
+    kind: 'embedded',
+    ...opened,
     /** Reachable while the process runs, unless an append has failed (then `/readyz` says so until a restart). */
     async ping() {
       if (health.failure) throw health.failure;
