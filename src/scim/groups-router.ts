@@ -106,7 +106,7 @@ const GROUP_TYPE: ResourceType<GroupDoc> = {
 };
 
 /** A group PATCH checked and split: the member changes to run in order, and the operations on the group's attributes. */
-async function planGroupPatch(store: Store, ctx: RequestContext, group: GroupDoc, operations: PatchOperation[], memberOptions: groups.MemberOptions) {
+async function planGroupPatch(store: Store, ctx: RequestContext, group: DeepReadonly<GroupDoc>, operations: PatchOperation[], memberOptions: groups.MemberOptions) {
   const attributeOps: PatchOperation[] = [];
   const attributeOrigins: Origin[] = [];
   const memberChanges: Array<() => Promise<number>> = [];
@@ -209,7 +209,7 @@ export function groupsRouter({ store, publicUrl, unknownMembers = 'reject' }: Sc
         // attributes are written.
         const { attributeOps, attributeOrigins, memberChanges } = await planGroupPatch(store, ctx, group, patch.Operations as PatchOperation[], memberOptions);
         const base = baseUrlOf(req, publicUrl);
-        const patchAttributes = async (current: GroupDoc) => {
+        const patchAttributes = async (current: DeepReadonly<GroupDoc>) => {
           const GroupSchema = groupSchema();
           const { meta: _m, ...resource } = renderGroup(current, base);
           const { operations, origins } = canonicalOperations(definitionOf(GroupSchema), resource, attributeOps, attributeOrigins);
