@@ -1,8 +1,9 @@
 /**
  * Whether the embedded store's data will fit in this process's heap. The store keeps every document in memory: its
  * live heap after loading is about 1.9 times the size of its data files (measured after a full collection: 185 MB of
- * files → 353 MB at 100k users; 1.6 GB → 3.1 GB at 1M). The estimate uses 2.2, to err towards warning. Node's default heap limit is ~4 GB here: at 1M users the
- * server then starts at 87% of its limit, loads twice as slowly and collects garbage continuously, and a little more
+ * files → 353 MB at 100k users; 1.6 GB → 3.1 GB at 1M). The estimate uses 2.2, to err towards warning. Node's
+ * default heap limit is ~4 GB here: at 1M users the server then starts at three quarters of its limit or more (at
+ * 87%, before session 12's savings, it loaded twice as slowly and collected garbage continuously), and a little more
  * data ends in "JavaScript heap out of memory". This says so before loading, with the fix.
  */
 import { readdirSync, statSync } from 'node:fs';

@@ -50,9 +50,9 @@ function pooled(key: string, value: string): string {
  * While a store opens, one Date object per instant, shared by every document that holds that instant. A user's
  * `created` and `lastModified`, the audit event of its creation and the memberships one change added are each the
  * same instant, and a Date takes 96 bytes of heap (V8 caches its calendar fields in it): at 100k users, 44 of the
- * 397 MB the store took once open. Nothing changes a Date in place: a stored document's nested values never are (write.ts),
- * and the library's copies (`deepCopy`) already hand its Dates to callers as they are. The map is dropped once the
- * store is open, so it holds nothing while the server runs.
+ * 397 MB the store took once open. Nothing changes a Date in place: a stored document's nested values never are
+ * (write.ts), and the library's copies (`deepCopy`) already hand its Dates to callers as they are. The map is dropped
+ * once the store is open, so it holds nothing while the server runs; two stores opening at once share it.
  */
 let sharedDates: Map<number, Date> | undefined;
 let loading = 0;
