@@ -233,8 +233,7 @@ async function build(m, n, dir, tplIn) {
   // The templates were made in another organization: move them to this one (ids, connection) and to `now`.
   const now = new Date();
   const orgPairs = [[tplIn.user.orgId, org._id], [tplIn.user.connectionId, connectionId]];
-  const retime = (v) => (v instanceof Date ? now : Array.isArray(v) ? v.map(retime) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, retime(x)])) : v);
-  const tpl = retime(subst(tplIn, orgPairs));
+  const tpl = datedAt(subst(tplIn, orgPairs), now);
   const b = builders(m, tpl);
   const side = {};
   const pushSide = (list) => {
