@@ -39,18 +39,11 @@ const projectForUnique = (v: unknown): unknown => {
 /** The library's `uniq(array, projectForUnique)`: one element per projection, the last one seen, at the first's place. */
 const uniqueElements = (values: unknown[]): unknown[] => [...new Map(values.map((v) => [projectForUnique(v), v])).values()];
 
-/** A node of the index's class (tree-nodes.ts), linked to its parent. */
-function nodeLike(Node: NodeClass, key: unknown, data: Doc[], parent: TreeNode | null): TreeNode {
-  const node = new Node({ parent, key });
-  node.data = data;
-  return node;
-}
-
 /** A balanced tree over `keys[lo..hi]` (sorted), each node with its documents; heights as the library counts them. */
 function link(Node: NodeClass, keys: unknown[], data: Doc[][], lo: number, hi: number, parent: TreeNode | null): TreeNode | null {
   if (lo > hi) return null;
   const mid = (lo + hi) >>> 1;
-  const node = nodeLike(Node, keys[mid], data[mid], parent);
+  const node = new Node({ parent, key: keys[mid], data: data[mid] });
   node.left = link(Node, keys, data, lo, mid - 1, node);
   node.right = link(Node, keys, data, mid + 1, hi, node);
   node.height = 1 + Math.max(node.left?.height ?? 0, node.right?.height ?? 0);

@@ -12,7 +12,8 @@
  */
 import { hasKey, type NedbIndex, type TreeNode } from './nedb';
 
-type NodeOptions = { parent?: TreeNode | null; key?: unknown; value?: unknown };
+/** The library's options, and `data`: the documents of a node built with them already (bulk-index.ts, a copy). */
+type NodeOptions = { parent?: TreeNode | null; key?: unknown; value?: unknown; data?: unknown[] };
 export type NodeClass = { new (options: NodeOptions): TreeNode; prototype: TreeNode };
 
 const classes = new WeakMap<NedbIndex, NodeClass>();
@@ -35,7 +36,7 @@ export function nodeClassOf(index: NedbIndex): NodeClass {
     this.right = null;
     this.parent = options.parent !== undefined ? options.parent : null;
     if (hasOwn(options, 'key')) this.key = options.key;
-    this.data = hasOwn(options, 'value') ? [options.value] : [];
+    this.data = options.data ?? (hasOwn(options, 'value') ? [options.value] : []);
     this.height = undefined;
   }
   SlimNode.prototype = Object.create(Object.getPrototypeOf(template) as object, {
@@ -57,8 +58,7 @@ export function useNodeClass(index: NedbIndex): void {
   const Node = nodeClassOf(index);
   const copy = (node: TreeNode, parent: TreeNode | null): TreeNode => {
     if (Object.getPrototypeOf(node) === Node.prototype) return node;
-    const slim = new Node({ parent, ...(hasKey(node) ? { key: node.key } : {}) });
-    slim.data = node.data;
+    const slim = new Node({ parent, data: node.data, ...(hasKey(node) ? { key: node.key } : {}) });
     slim.height = node.height;
     slim.left = node.left ? copy(node.left, slim) : null;
     slim.right = node.right ? copy(node.right, slim) : null;
