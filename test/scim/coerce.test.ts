@@ -197,3 +197,12 @@ describe.each([
     }
   });
 });
+
+test('a "__proto__" key of a body is an unknown attribute: no value is read through it, as scimmy reads none', () => {
+  const definition = (userSchema() as unknown as { definition: DefinitionLike }).definition;
+  // JSON.parse makes "__proto__" an own key, as a request body's parser does.
+  const given = () => JSON.parse('{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"a@example.com","__proto__":{"title":"inherited","active":false}}');
+  const coerced = coerceResource(definition, given(), 'in');
+  expect(coerced).toEqual({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'a@example.com', meta: { resourceType: 'User' } });
+  expect(outcome(() => coerceResource(definition, given(), 'in'))).toBe(outcome(() => definition.coerce(given(), 'in')));
+});
