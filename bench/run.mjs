@@ -13,10 +13,11 @@
 // e.g. "--trace-gc"; output in .bench/server-<timestamp>.log).
 //
 // Side by side: BASE=<git revision> measures this checkout against that revision instead of against bare express —
-// both servers on copies of the same data, SLICES (6) alternating slices of SLICE (2) seconds each per op — and
-// reports each one's median CPU per request and their ratio (see sideBySide). BASE_N=<users> does the same with this
-// checkout on both sides, one server on N users and one on BASE_N: the scale ratio of PERFORMANCE.md §5 (throughput
-// at 1M against 100k) measured at the same moments, e.g. `N=1000000 BASE_N=100000 OPS=U1,U2,U3,U4,U6 npm run bench`.
+// both servers on copies of the same data, each run with its own start script's node flags, SLICES (6) alternating
+// slices of SLICE (2) seconds each per op — and reports each one's median CPU per request and their ratio (see
+// sideBySide). BASE_N=<users> does the same with this checkout on both sides, one server on N users and one on
+// BASE_N: the scale ratio of PERFORMANCE.md §5 (throughput at 1M against 100k) measured at the same moments, e.g.
+// `N=1000000 BASE_N=100000 OPS=U1,U2,U3,U4,U6 npm run bench`.
 //
 // Steps: preload (bench/preload.mjs, cached under .bench/data-N<N>/) → bare express (kept running) → server on a fresh
 // copy of the data → for each op: bare express (warm-up, then RUNS × BARE_DUR), then the op (warm-up, then RUNS × DUR)
@@ -66,13 +67,15 @@ const OPS = process.env.OPS ? process.env.OPS.split(',').map((s) => s.trim().toU
 const selectedOps = (ops) =>
   OPS ? ops.filter((op) => OPS.some((s) => op.id.toUpperCase() === s || op.id.toUpperCase().startsWith(`${s}-`) || op.id.toUpperCase().startsWith(`${s}@`))) : ops;
 const bigHeap = (n) => (n > 300_000 ? ['--max-old-space-size=16384'] : []);
-// The server runs with the node flags of `npm start`, so that the benchmark measures what is deployed.
-const START_NODE_ARGS = (() => {
-  const start = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.start;
+// The server runs with the node flags of `npm start`, so that the benchmark measures what is deployed; a BASE revision
+// with the flags of its own start script, so that a change of flags is measured side by side like a change of code.
+const startNodeArgs = (root) => {
+  const start = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).scripts.start;
   const flags = /\bnode((?: --[^\s]+)*) dist\/src\/main\.js/.exec(start);
-  if (!flags) throw new Error(`cannot find "node [flags] dist/src/main.js" in the start script: ${start}`);
+  if (!flags) throw new Error(`cannot find "node [flags] dist/src/main.js" in the start script of ${root}: ${start}`);
   return flags[1].split(' ').filter(Boolean);
-})();
+};
+const START_NODE_ARGS = startNodeArgs(ROOT);
 // Extra node flags for the server only (NODE_OPTIONS refuses some, e.g. --trace-gc; its output lands in the server log).
 const SERVER_NODE_ARGS = (process.env.SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const BASE = process.env.BASE;
@@ -590,9 +593,9 @@ function table(rows) {
   return [line(head), `|${widths.map((w, i) => (i >= 2 && i <= 13 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`, ...body.map(line)].join('\n');
 }
 
-/** A server for the benchmark: the node flags of this checkout's `npm start`, no rate limit, only warnings logged. */
+/** A server for the benchmark: the node flags of its checkout's `npm start`, no rate limit, only warnings logged. */
 function startServer(label, root, manifest, dataDir, port, extraArgs = [], n = N) {
-  const args = [...bigHeap(n), ...START_NODE_ARGS, ...SERVER_NODE_ARGS, ...extraArgs, path.join(root, 'dist', 'src', 'main.js')];
+  const args = [...bigHeap(n), ...startNodeArgs(root), ...SERVER_NODE_ARGS, ...extraArgs, path.join(root, 'dist', 'src', 'main.js')];
   // RATE_LIMIT_PER_SECOND=0: the bench measures throughput, far above the per-organization SCIM rate limit.
   const env = { ...manifest.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production', RATE_LIMIT_PER_SECOND: '0' };
   return startChild(label, args, env, { ipc: true, logFile: path.join(RUN_DIR, `${label}.log`) });
