@@ -36,7 +36,7 @@ export function coerceResource(definition: object, data: unknown, direction: Dir
     ]),
   ];
   // Assigned, not spread: on a spread copy of a body each of the ~25 lookups below cost ~130 ns, against ~10 ns on
-  // this object, which has the same keys in the same order (coercing a user: 26 → 17 µs).
+  // this object, which has the same keys in the same order (coercing a user body in a loop: 25 → 17 µs).
   const source = lowerCaseKeys(body);
   source.schemas = schemas;
   source.meta = { ...((body.meta as object | undefined) ?? {}), resourceType: def.name };
