@@ -17,7 +17,9 @@
 // slices of SLICE (2) seconds each per op — and reports each one's median CPU per request and their ratio (see
 // sideBySide). BASE_N=<users> does the same with this checkout on both sides, one server on N users and one on
 // BASE_N: the scale ratio of PERFORMANCE.md §5 (throughput at 1M against 100k) measured at the same moments, e.g.
-// `N=1000000 BASE_N=100000 OPS=U1,U2,U3,U4,U6 npm run bench`.
+// `N=1000000 BASE_N=100000 OPS=U1,U2,U3,U4,U6 npm run bench`. PAIRS (1) repeats it all with both servers started
+// afresh each time and reports the medians over every pair's slices, with each pair's ratio: two server processes
+// differ by a few percent by themselves, which more slices of the same two processes do not average out.
 //
 // Steps: preload (bench/preload.mjs, cached under .bench/data-N<N>/) → bare express (kept running) → server on a fresh
 // copy of the data → for each op: bare express (warm-up, then RUNS × BARE_DUR), then the op (warm-up, then RUNS × DUR)
@@ -83,6 +85,7 @@ const BASE_N = process.env.BASE_N ? num('BASE_N', 0) : undefined;
 if (BASE && BASE_N) throw new Error('BASE (a revision) and BASE_N (a size) each set what the other server differs by: set one');
 const SLICES = Math.max(2, Math.floor(num('SLICES', 6)));
 const SLICE = num('SLICE', 2);
+const PAIRS = Math.max(1, Math.floor(num('PAIRS', 1)));
 
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const RUN_DIR = path.join(BENCH_DIR, `run-${stamp}`);
@@ -612,7 +615,7 @@ function startServer(label, root, manifest, dataDir, port, extraArgs = [], n = N
 async function sideBySide(pre, manifest) {
   const git = (...args) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
   const baseRoot = BASE ? path.join(BENCH_DIR, `base-${stamp}`) : undefined;
-  const servers = [];
+  let servers = [];
   try {
     if (baseRoot) {
       const added = git('worktree', 'add', '--detach', baseRoot, BASE);
@@ -626,59 +629,79 @@ async function sideBySide(pre, manifest) {
       { label: 'base', root: baseRoot ?? ROOT, pre: basePre, n: BASE_N ?? N },
       { label: 'this', root: ROOT, pre, n: N },
     ];
-    mkdirSync(RUN_DIR, { recursive: true });
-    for (const { label, root, pre: data, n } of contenders) {
-      const dataDir = path.join(RUN_DIR, label);
-      cpSync(data.dir, dataDir, { recursive: true, filter: (src) => !src.endsWith('manifest.json') });
-      const serverManifest = data === pre ? manifest : JSON.parse(readFileSync(data.manifest, 'utf8'));
-      const port = await freePort();
-      const url = `http://127.0.0.1:${port}`;
-      const child = startServer(label, root, serverManifest, dataDir, port, [], n);
-      servers.push({ label, child, url, ops: workload(serverManifest, url).ops });
-    }
-    for (const server of servers) await waitHealthy(`${server.url}/healthz`, server.child, 600_000);
     const what = BASE ? `${BASE} (${git('rev-parse', '--short', BASE).stdout.trim()})` : `this working tree on N=${BASE_N}`;
-    log(`both servers up: base = ${what}, this = the working tree on N=${N}`);
-    const rows = [];
-    for (const op of selectedOps(servers[1].ops)) {
-      // The same op on each server, from that server's own request generator.
-      const own = new Map(servers.map((server) => [server, server.ops.find((o) => o.id === op.id)]));
-      const specs = new Map(servers.map((server) => [server, own.get(server).spec()]));
-      const conns = op.conns ?? CONNS;
-      const cpu = { base: [], this: [] };
-      let non2xx = 0;
-      for (const server of servers) {
-        await drain(server.url);
-        await cannon(server.url, specs.get(server), Math.max(WARM, 2 * SLICE), conns);
+    // Per op, over all pairs: each server's CPU a request in every slice, and the median of each pair's slices.
+    const results = new Map();
+    for (let pair = 0; pair < PAIRS; pair++) {
+      // Each pair starts both servers afresh on fresh copies of the data: two processes differ by a few percent
+      // (where their heaps landed), which more slices of the same two processes do not average out.
+      servers = [];
+      rmSync(RUN_DIR, { recursive: true, force: true });
+      mkdirSync(RUN_DIR, { recursive: true });
+      for (const { label, root, pre: data, n } of contenders) {
+        const dataDir = path.join(RUN_DIR, label);
+        cpSync(data.dir, dataDir, { recursive: true, filter: (src) => !src.endsWith('manifest.json') });
+        const serverManifest = data === pre ? manifest : JSON.parse(readFileSync(data.manifest, 'utf8'));
+        const port = await freePort();
+        const url = `http://127.0.0.1:${port}`;
+        const child = startServer(label, root, serverManifest, dataDir, port, [], n);
+        servers.push({ label, child, url, ops: workload(serverManifest, url).ops });
       }
-      for (let i = 0; i < SLICES; i++) {
-        for (const server of i % 2 === 0 ? servers : [...servers].reverse()) {
-          const before = cpuMsOf(server.child.pid);
-          const r = await cannon(server.url, specs.get(server), SLICE, conns);
-          non2xx += r.non2xx;
-          if (r.requests > 0) cpu[server.label].push(((cpuMsOf(server.child.pid) - before) * 1000) / r.requests);
+      for (const server of servers) await waitHealthy(`${server.url}/healthz`, server.child, 600_000);
+      log(`both servers up${PAIRS > 1 ? ` (pair ${pair + 1} of ${PAIRS})` : ''}: base = ${what}, this = the working tree on N=${N}`);
+      for (const op of selectedOps(servers[1].ops)) {
+        // The same op on each server, from that server's own request generator.
+        const own = new Map(servers.map((server) => [server, server.ops.find((o) => o.id === op.id)]));
+        const specs = new Map(servers.map((server) => [server, own.get(server).spec()]));
+        const conns = op.conns ?? CONNS;
+        const cpu = { base: [], this: [] };
+        let non2xx = 0;
+        for (const server of servers) {
+          await drain(server.url);
+          await cannon(server.url, specs.get(server), Math.max(WARM, 2 * SLICE), conns);
         }
+        for (let i = 0; i < SLICES; i++) {
+          for (const server of i % 2 === 0 ? servers : [...servers].reverse()) {
+            const before = cpuMsOf(server.child.pid);
+            const r = await cannon(server.url, specs.get(server), SLICE, conns);
+            non2xx += r.non2xx;
+            if (r.requests > 0) cpu[server.label].push(((cpuMsOf(server.child.pid) - before) * 1000) / r.requests);
+          }
+        }
+        const states = servers.map((server) => ({ label: server.label, state: own.get(server).state }));
+        const noopRemoves = states.reduce((sum, { state }) => sum + (state?.noopRemoves ?? 0), 0);
+        const notes = [
+          non2xx ? `${non2xx} non-2xx` : '',
+          noopRemoves ? `${noopRemoves} removes of non-members` : '',
+          ...states.filter(({ state }) => state?.wrapped).map(({ label, state }) => `${label}: ${state.wrappedNote}`),
+        ].filter(Boolean);
+        const ratioOfPair = median(cpu.this) / median(cpu.base);
+        log(`${op.id.padEnd(14)} base ${fmt(median(cpu.base))} µs/req  this ${fmt(median(cpu.this))} µs/req  this/base ${ratio(ratioOfPair)}${notes.length ? `  (${notes.join('; ')})` : ''}`);
+        const result = results.get(op.id) ?? { op: op.id, label: op.label, slices: { base: [], this: [] }, pairs: [], non2xx: 0, notes: [] };
+        result.slices.base.push(...cpu.base);
+        result.slices.this.push(...cpu.this);
+        result.pairs.push(ratioOfPair);
+        result.non2xx += non2xx;
+        result.notes.push(...notes.map((note) => (PAIRS > 1 ? `pair ${pair + 1}: ${note}` : note)));
+        results.set(op.id, result);
       }
-      const states = servers.map((server) => ({ label: server.label, state: own.get(server).state }));
-      const noopRemoves = states.reduce((sum, { state }) => sum + (state?.noopRemoves ?? 0), 0);
-      const row = { op: op.id, label: op.label, base: median(cpu.base), this: median(cpu.this), slices: cpu, non2xx };
-      row.ratio = row.this / row.base;
-      const notes = [
-        non2xx ? `${non2xx} non-2xx` : '',
-        noopRemoves ? `${noopRemoves} removes of non-members` : '',
-        ...states.filter(({ state }) => state?.wrapped).map(({ label, state }) => `${label}: ${state.wrappedNote}`),
-      ].filter(Boolean);
-      log(`${op.id.padEnd(14)} base ${fmt(row.base)} µs/req  this ${fmt(row.this)} µs/req  this/base ${ratio(row.ratio)}${notes.length ? `  (${notes.join('; ')})` : ''}`);
-      rows.push({ ...row, note: notes.join('; ') });
+      for (const server of servers) await stopChild(server.child, 10_000);
+      servers = [];
     }
+    const rows = [...results.values()].map((r) => ({ ...r, base: median(r.slices.base), this: median(r.slices.this), note: r.notes.join('; ') }));
+    for (const row of rows) row.ratio = row.this / row.base;
     const slices = (xs) => xs.map((x) => fmt(x)).join(' ');
     // For BASE_N the last column is PERFORMANCE.md §5's scale figure: throughput on N users over throughput on BASE_N,
     // CPU-bound as the server is here (pinned to one CPU), i.e. base CPU over this CPU.
     const against = BASE ? `against ${BASE}; N=${N} users` : `on N=${N} users against itself on BASE_N=${BASE_N}`;
-    console.log(`\nSide by side — this working tree ${against}, ${CONNS} connections, ${SLICES} alternating slices of ${SLICE} s per server; CPU µs per request, median of the slices\n`);
-    console.log(`| op | request | base | this | this / base | ${BASE_N ? 'throughput this / base | ' : ''}slices base | slices this | note |`);
-    console.log(`|----|---------|-----:|-----:|------------:|${BASE_N ? '-----------------------:|' : ''}-------------|-------------|------|`);
-    for (const r of rows) console.log(`| ${r.op} | ${r.label} | ${fmt(r.base)} | ${fmt(r.this)} | ${ratio(r.ratio)} | ${BASE_N ? `${ratio(1 / r.ratio)} | ` : ''}${slices(r.slices.base)} | ${slices(r.slices.this)} | ${r.note} |`);
+    const pairs = PAIRS > 1 ? `, ${PAIRS} pairs of servers started afresh (medians over all their slices; "pairs" gives each pair's this / base)` : '';
+    console.log(`\nSide by side — this working tree ${against}, ${CONNS} connections, ${SLICES} alternating slices of ${SLICE} s per server${pairs}; CPU µs per request, median of the slices\n`);
+    console.log(`| op | request | base | this | this / base | ${BASE_N ? 'throughput this / base | ' : ''}${PAIRS > 1 ? 'pairs | ' : ''}slices base | slices this | note |`);
+    console.log(`|----|---------|-----:|-----:|------------:|${BASE_N ? '-----------------------:|' : ''}${PAIRS > 1 ? '------|' : ''}-------------|-------------|------|`);
+    for (const r of rows) {
+      const byPair = PAIRS > 1 ? `${r.pairs.map((x) => ratio(x)).join(' ')} | ` : '';
+      console.log(`| ${r.op} | ${r.label} | ${fmt(r.base)} | ${fmt(r.this)} | ${ratio(r.ratio)} | ${BASE_N ? `${ratio(1 / r.ratio)} | ` : ''}${byPair}${slices(r.slices.base)} | ${slices(r.slices.this)} | ${r.note} |`);
+    }
   } finally {
     for (const server of servers) await stopChild(server.child, 10_000);
     if (baseRoot) git('worktree', 'remove', '--force', baseRoot);
