@@ -677,11 +677,10 @@ async function sideBySide(pre, manifest) {
         ].filter(Boolean);
         const ratioOfPair = median(cpu.this) / median(cpu.base);
         log(`${op.id.padEnd(14)} base ${fmt(median(cpu.base))} µs/req  this ${fmt(median(cpu.this))} µs/req  this/base ${ratio(ratioOfPair)}${notes.length ? `  (${notes.join('; ')})` : ''}`);
-        const result = results.get(op.id) ?? { op: op.id, label: op.label, slices: { base: [], this: [] }, pairs: [], non2xx: 0, notes: [] };
+        const result = results.get(op.id) ?? { op: op.id, label: op.label, slices: { base: [], this: [] }, pairs: [], notes: [] };
         result.slices.base.push(...cpu.base);
         result.slices.this.push(...cpu.this);
         result.pairs.push(ratioOfPair);
-        result.non2xx += non2xx;
         result.notes.push(...notes.map((note) => (PAIRS > 1 ? `pair ${pair + 1}: ${note}` : note)));
         results.set(op.id, result);
       }
