@@ -18,8 +18,6 @@ export type NodeClass = { new (options: NodeOptions): TreeNode; prototype: TreeN
 
 const classes = new WeakMap<NedbIndex, NodeClass>();
 
-const hasOwn = (object: object, key: string) => Object.prototype.hasOwnProperty.call(object, key);
-
 /**
  * The node class of `index`. Its constants are those of the index's tree when first asked, whose root is then still
  * the library's; `setNodeComparator` replaces the comparator later.
@@ -35,8 +33,8 @@ export function nodeClassOf(index: NedbIndex): NodeClass {
     this.left = null;
     this.right = null;
     this.parent = options.parent !== undefined ? options.parent : null;
-    if (hasOwn(options, 'key')) this.key = options.key;
-    this.data = options.data ?? (hasOwn(options, 'value') ? [options.value] : []);
+    if (Object.hasOwn(options, 'key')) this.key = options.key;
+    this.data = options.data ?? (Object.hasOwn(options, 'value') ? [options.value] : []);
     this.height = undefined;
   }
   SlimNode.prototype = Object.create(Object.getPrototypeOf(template) as object, {

@@ -26,15 +26,13 @@ function sameKey(index: NedbIndex, a: unknown, b: unknown): boolean {
   return index.treeOptions.compareKeys(a, b) === 0;
 }
 
-const hasOwn = (object: object, key: string) => Object.prototype.hasOwnProperty.call(object, key);
-
 /**
  * Gives `target` exactly the own properties of `source`, in place and in `source`'s order: the data file's next line
  * for the document is written from it, and must list its fields as NeDB would. Top-level fields are the store's own
  * (`scim`, `lifecycle`, …), never `__proto__`: NeDB's copy of an inserted or updated document cannot hold one.
  */
 function becomes(target: Doc, source: Doc): void {
-  for (const key of Object.keys(target)) if (!hasOwn(source, key)) delete target[key];
+  for (const key of Object.keys(target)) if (!Object.hasOwn(source, key)) delete target[key];
   const kept = Object.keys(target);
   const order = Object.keys(source);
   // Fields are only ever removed or appended, except when a field is removed and written again, or the document is
@@ -75,7 +73,7 @@ const LAST_STEP: Record<string, (container: Doc, field: string, value: unknown) 
     if (typeof value !== 'number') throw new Error(`${value} must be a number`);
     const current = container[field];
     if (typeof current === 'number') container[field] = current + value;
-    else if (!hasOwn(container, field)) container[field] = value;
+    else if (!Object.hasOwn(container, field)) container[field] = value;
     else throw new Error("Don't use the $inc modifier on non-number fields");
   },
 };
@@ -91,11 +89,11 @@ function parentOf(next: Doc, parts: string[], copies: Set<object>, removal: bool
     if (part.startsWith('$')) return undefined;
     const child = container[part];
     if (child === undefined) {
-      if (hasOwn(container, part)) return undefined;
+      if (Object.hasOwn(container, part)) return undefined;
       if (removal) return 'absent';
       container = container[part] = {} as Doc;
       copies.add(container);
-    } else if (isPlainObject(child) && hasOwn(container, part)) {
+    } else if (isPlainObject(child) && Object.hasOwn(container, part)) {
       if (!copies.has(child)) copies.add((container[part] = { ...child }));
       container = container[part] as Doc;
     } else return undefined;
@@ -119,7 +117,7 @@ function copiedOnWrite(doc: Doc, update: Update): Doc | undefined {
   const written: Array<[string, unknown]> = [];
   for (const [modifier, fields] of Object.entries(update)) {
     // Only the three modifiers (not a member LAST_STEP inherits), each with an object of paths; else the library's.
-    if (!hasOwn(LAST_STEP, modifier) || fields === null || typeof fields !== 'object') return undefined;
+    if (!Object.hasOwn(LAST_STEP, modifier) || fields === null || typeof fields !== 'object') return undefined;
     const step = LAST_STEP[modifier];
     for (const [path, value] of Object.entries(fields as Record<string, unknown>)) {
       const parts = path.split('.');
@@ -128,7 +126,7 @@ function copiedOnWrite(doc: Doc, update: Update): Doc | undefined {
       if (container === 'absent') continue;
       const field = parts[parts.length - 1];
       // Not a member the object inherits (`__proto__`, `constructor`): the library would write through it.
-      if (!container || (!hasOwn(container, field) && container[field] !== undefined)) return undefined;
+      if (!container || (!Object.hasOwn(container, field) && container[field] !== undefined)) return undefined;
       step(container, field, value);
       if (modifier !== '$unset') written.push([field, container[field]]);
     }
