@@ -236,8 +236,9 @@ async function build(m, n, dir, tplIn) {
   const tpl = datedAt(subst(tplIn, orgPairs), now);
   const b = builders(m, tpl);
   const side = {};
-  const pushSide = (list) => {
-    for (const s of list) (side[s.collection] ??= []).push(s.doc);
+  /** Queues the documents the server wrote in other collections with a user or a group, dated `at` as it is. */
+  const pushSide = (list, at) => {
+    for (const s of list) (side[s.collection] ??= []).push(datedAt(s.doc, at));
   };
   const flushSide = async () => {
     for (const [c, docs] of Object.entries(side)) if (docs.length > 0) await store[c].insertMany(docs.splice(0));
@@ -258,7 +259,7 @@ async function build(m, n, dir, tplIn) {
       const built = b.user(i, userIds[i], tpl.userSide.map(() => uuidv7()));
       const at = userTime(i);
       docs.push(datedAt(built.doc, at));
-      pushSide(built.side.map((s) => ({ ...s, doc: datedAt(s.doc, at) })));
+      pushSide(built.side, at);
     }
     await store.users.insertMany(docs);
     await flushSide();
@@ -287,7 +288,7 @@ async function build(m, n, dir, tplIn) {
     const at = groupTime(g, allGroups);
     const { doc, side: gSide } = b.group(uuidv7(), groupDisplayName(g), groupExternalId(g), tpl.groupSide.map(() => uuidv7()));
     groupDocs.push(datedAt(doc, at));
-    pushSide(gSide.map((s) => ({ ...s, doc: datedAt(s.doc, at) })));
+    pushSide(gSide, at);
     groups.push({ id: doc._id, displayName: doc.displayName, size: sizes[g] });
     const chosen = new Set();
     while (chosen.size < sizes[g]) chosen.add(Math.floor(rand() * n));
@@ -299,7 +300,7 @@ async function build(m, n, dir, tplIn) {
     const at = groupTime(groupCount(n) + k, allGroups);
     const { doc, side: gSide } = b.group(uuidv7(), spec.displayName, undefined, tpl.groupSide.map(() => uuidv7()));
     groupDocs.push(datedAt(doc, at));
-    pushSide(gSide.map((s) => ({ ...s, doc: datedAt(s.doc, at) })));
+    pushSide(gSide, at);
     large.push({ label: spec.label, id: doc._id, displayName: doc.displayName, size: spec.size, members: [0, spec.size] });
     for (let i = 0; i < spec.size; i++) {
       memberships.push(datedAt(b.membership(doc, userIds[i], i), at));
